@@ -1,0 +1,5 @@
+//! PyO3 bindings (feature `python`): the module `omega_v2._core`. One call runs one backtest
+//! with the GIL released; errors become the typed exceptions of `omega_v2.errors`.
+
+mod errors;
+mod python;

@@ -1,0 +1,142 @@
+//! Bid/ask alignment: inner join on timestamps, warmup trimming and the bid <= ask check.
+
+use std::path::Path;
+
+use super::side::SideData;
+use super::{Alignment, WarmupShortfall};
+use crate::error::{EngineError, Result};
+use crate::market::{Bars, Ohlc};
+use crate::timefmt::format_iso;
+
+/// Joins the sides on equal timestamps. When both carry the same timestamps (the normal case)
+/// the columns are moved, not copied. Counts cover rows at or after `start_ns`.
+pub(crate) fn inner_join(bid: SideData, ask: SideData, start_ns: i64) -> (Bars, Alignment) {
+    let in_range = |t: &[i64]| t.len() - t.partition_point(|&x| x < start_ns);
+    let (bid_rows, ask_rows) = (in_range(&bid.time_ns), in_range(&ask.time_ns));
+    let bars = if bid.time_ns == ask.time_ns {
+        Bars { time_ns: bid.time_ns, bid: bid.ohlc, ask: ask.ohlc }
+    } else {
+        merge(&bid, &ask)
+    };
+    let aligned_rows = in_range(&bars.time_ns);
+    let alignment = Alignment {
+        bid_rows,
+        ask_rows,
+        aligned_rows,
+        dropped_bid_only: bid_rows - aligned_rows,
+        dropped_ask_only: ask_rows - aligned_rows,
+    };
+    (bars, alignment)
+}
+
+fn merge(bid: &SideData, ask: &SideData) -> Bars {
+    let capacity = bid.time_ns.len().min(ask.time_ns.len());
+    let mut bars = Bars { time_ns: Vec::with_capacity(capacity), bid: Ohlc::with_capacity(capacity), ask: Ohlc::with_capacity(capacity) };
+    let push = |out: &mut Ohlc, from: &Ohlc, i: usize| out.push(from.open[i], from.high[i], from.low[i], from.close[i]);
+    let (mut i, mut j) = (0, 0);
+    while i < bid.time_ns.len() && j < ask.time_ns.len() {
+        let (tb, ta) = (bid.time_ns[i], ask.time_ns[j]);
+        if tb == ta {
+            bars.time_ns.push(tb);
+            push(&mut bars.bid, &bid.ohlc, i);
+            push(&mut bars.ask, &ask.ohlc, j);
+        }
+        i += usize::from(tb <= ta);
+        j += usize::from(ta <= tb);
+    }
+    bars
+}
+
+/// Keeps at most `warmup_bars` bars before `start_ns`; the kept count is the first trading index.
+pub(crate) fn trim_warmup(bars: &mut Bars, start_ns: i64, warmup_bars: usize) -> WarmupShortfall {
+    let before = bars.time_ns.partition_point(|&t| t < start_ns);
+    let drop = before.saturating_sub(warmup_bars);
+    if drop > 0 {
+        bars.time_ns.drain(..drop);
+        for side in [&mut bars.bid, &mut bars.ask] {
+            for column in [&mut side.open, &mut side.high, &mut side.low, &mut side.close] {
+                column.drain(..drop);
+            }
+        }
+    }
+    let available_bars = before - drop;
+    WarmupShortfall { requested_bars: warmup_bars, available_bars, shortfall_bars: warmup_bars - available_bars }
+}
+
+/// Both sides have rows in the range, but none share a timestamp.
+pub(crate) fn no_common_bars(bid: &Path, ask: &Path, start_ns: i64, end_ns: i64) -> EngineError {
+    EngineError::data(
+        "data.no_bars",
+        format!(
+            "no bars in the requested range [{}, {}): {} and {} share no timestamp there; check that both files belong to the same symbol and timeframe",
+            format_iso(start_ns),
+            format_iso(end_ns),
+            bid.display(),
+            ask.display()
+        ),
+    )
+    .with_file(bid)
+    .with("ask_file", ask.display())
+}
+
+/// Bid must not exceed ask on open or close (high/low extremes may come from different ticks).
+pub(crate) fn check_bid_not_above_ask(bars: &Bars, bid_path: &Path, ask_path: &Path) -> Result<()> {
+    let fields = [("Open", &bars.bid.open, &bars.ask.open), ("Close", &bars.bid.close, &bars.ask.close)];
+    for (i, &ns) in bars.time_ns.iter().enumerate() {
+        for (name, bid, ask) in fields {
+            if bid[i] > ask[i] {
+                return Err(EngineError::data(
+                    "data.bid_above_ask",
+                    format!(
+                        "bid above ask at {} on {name}: bid {} > ask {} ({} vs {}); check that the BID and ASK files are not swapped",
+                        format_iso(ns),
+                        bid[i],
+                        ask[i],
+                        bid_path.display(),
+                        ask_path.display()
+                    ),
+                )
+                .with_file(bid_path)
+                .with("ask_file", ask_path.display())
+                .with("column", name)
+                .with("time", format_iso(ns)));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(times: &[i64]) -> SideData {
+        let mut ohlc = Ohlc::default();
+        for &t in times {
+            ohlc.push(t as f64, t as f64, t as f64, t as f64);
+        }
+        SideData { time_ns: times.to_vec(), ohlc, duplicates: 0, first_ns: times[0] }
+    }
+
+    #[test]
+    fn joins_on_common_timestamps_and_counts_drops_in_range() {
+        let (bars, a) = inner_join(side(&[0, 1, 2, 3]), side(&[1, 2, 3, 4]), 0);
+        assert_eq!(bars.time_ns, [1, 2, 3]);
+        assert_eq!(bars.ask.close, [1.0, 2.0, 3.0]);
+        assert_eq!((a.bid_rows, a.ask_rows, a.aligned_rows, a.dropped_bid_only, a.dropped_ask_only), (4, 4, 3, 1, 1));
+        // Rows before the start (warmup lookback) are not counted.
+        let (_, a) = inner_join(side(&[0, 1, 2, 3]), side(&[1, 2, 3, 4]), 2);
+        assert_eq!((a.bid_rows, a.ask_rows, a.aligned_rows), (2, 3, 2));
+    }
+
+    #[test]
+    fn trims_warmup_to_the_requested_bars() {
+        let (mut bars, _) = inner_join(side(&[1, 2, 3, 4, 5]), side(&[1, 2, 3, 4, 5]), 0);
+        let w = trim_warmup(&mut bars, 4, 2);
+        assert_eq!(bars.time_ns, [2, 3, 4, 5]);
+        assert_eq!(bars.bid.open, [2.0, 3.0, 4.0, 5.0]);
+        assert_eq!((w.available_bars, w.shortfall_bars), (2, 0));
+        let w = trim_warmup(&mut bars, 4, 5);
+        assert_eq!((w.requested_bars, w.available_bars, w.shortfall_bars), (5, 2, 3));
+    }
+}

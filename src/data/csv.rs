@@ -1,0 +1,194 @@
+//! CSV data files: `UTC time,Open,High,Low,Close,Volume` (found by name, any order, extra columns
+//! ignored). Read as raw byte records with hand-parsed timestamps and `str::parse::<f64>`; prices
+//! are parsed only for rows inside the window, and reading stops at the first row past it.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
+
+use super::side::{file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window, PRICE_COLUMNS};
+use crate::error::{EngineError, Result};
+use crate::market::Ohlc;
+use crate::timefmt::{civil_from_days, day_of, parse_timestamp, TimestampError, NANOS_PER_DAY, NANOS_PER_SEC};
+
+pub(crate) const TIME_COLUMN: &str = "UTC time";
+/// Every data file has these columns; `Volume` is required by the format but never loaded.
+pub(crate) const REQUIRED_COLUMNS: [&str; 6] = [TIME_COLUMN, "Open", "High", "Low", "Close", "Volume"];
+
+/// The shortest CSV row (`2025-01-01T00:00:00Z,1,1,1,1,1`) is ~30 bytes: bounds the rows of a file.
+const MIN_ROW_BYTES: u64 = 30;
+
+/// Years outside this range are rejected before conversion (i64 ns overflow lies beyond 2262).
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<u32> = 1900..=2200;
+
+pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
+    let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
+    let max_rows = file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
+    let mut reader = ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(file);
+    let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let [time_col, open_col, high_col, low_col, close_col] = column_indices(&headers, path)?;
+
+    let mut side = SideBuilder::new(path, window, max_rows);
+    let mut record = ByteRecord::new();
+    let mut row = 0u64;
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
+        row += 1;
+        let line = record.position().map_or(row + 1, |p| p.line());
+        let at = RowRef { row, detail: RowDetail::Line(line) };
+        let ns = parse_time(field(&record, time_col), path, at)?;
+        match side.place(ns, at)? {
+            super::side::Placement::Keep => {
+                let mut prices = [0.0; 4];
+                for ((price, col), name) in prices.iter_mut().zip([open_col, high_col, low_col, close_col]).zip(PRICE_COLUMNS) {
+                    *price = parse_price(field(&record, col), path, at, name)?;
+                }
+                side.push(ns, prices, at)?;
+            }
+            super::side::Placement::After if side.done() => break,
+            _ => {}
+        }
+    }
+    side.finish()
+}
+
+/// Indices of `UTC time`, Open, High, Low, Close; `Volume` must exist too.
+fn column_indices(headers: &ByteRecord, path: &Path) -> Result<[usize; 5]> {
+    let names: Vec<String> =
+        headers.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string()).collect();
+    let find = |wanted: &str| {
+        names.iter().position(|n| n == wanted).ok_or_else(|| missing_column(path, wanted, &names))
+    };
+    find("Volume")?;
+    Ok([find(TIME_COLUMN)?, find("Open")?, find("High")?, find("Low")?, find("Close")?])
+}
+
+/// `data.missing_column` naming the column, the file and the columns found (shared with parquet).
+pub(crate) fn missing_column(path: &Path, wanted: &str, found: &[String]) -> EngineError {
+    let found = found.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    file_error(
+        "data.missing_column",
+        path,
+        format_args!(
+            "missing column `{wanted}` (columns found: {found}); the format needs {} (matched by exact name)",
+            REQUIRED_COLUMNS.map(|c| format!("`{c}`")).join(", ")
+        ),
+    )
+    .with("column", wanted)
+}
+
+fn field(record: &ByteRecord, index: usize) -> &[u8] {
+    record.get(index).unwrap_or_default()
+}
+
+fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
+    let text = std::str::from_utf8(raw).unwrap_or_default();
+    let year_ok = text.get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| PLAUSIBLE_YEARS.contains(&y));
+    let parsed = if year_ok { parse_timestamp(text) } else { Err(TimestampError::Malformed) };
+    parsed.map_err(|e| match e {
+        TimestampError::MissingOffset => row_error(
+            "data.naive_timestamp",
+            path,
+            at,
+            Some(TIME_COLUMN),
+            format_args!(
+                "timestamp {text:?} has no UTC offset; the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet"
+            ),
+        ),
+        TimestampError::Malformed => row_error(
+            "data.bad_value",
+            path,
+            at,
+            Some(TIME_COLUMN),
+            format_args!(
+                "cannot parse timestamp {:?}; expected e.g. 2025-01-01 00:00:00+00:00 or 2025-01-01T00:00:00Z (years {}-{})",
+                shorten(raw),
+                PLAUSIBLE_YEARS.start(),
+                PLAUSIBLE_YEARS.end()
+            ),
+        ),
+    })
+}
+
+fn parse_price(raw: &[u8], path: &Path, at: RowRef, column: &str) -> Result<f64> {
+    std::str::from_utf8(raw).ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or_else(|| {
+        row_error("data.bad_value", path, at, Some(column), format_args!("cannot parse number {:?}", shorten(raw)))
+    })
+}
+
+/// The offending text for messages, cut to a readable length.
+fn shorten(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.into_owned(),
+    }
+}
+
+fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
+    match err.kind() {
+        ErrorKind::Io(e) => file_error("data.io", path, format_args!("cannot read: {e}")),
+        ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            let line = pos.as_ref().map_or_else(|| "a row".to_string(), |p| format!("line {}", p.line()));
+            let err = file_error(
+                "data.malformed",
+                path,
+                format_args!("{line} has {len} fields but the header has {expected_len}; every row needs one value per column"),
+            );
+            match pos {
+                Some(p) => err.with("row", p.record()).with("line", p.line()),
+                None => err,
+            }
+        }
+        _ => file_error("data.malformed", path, format_args!("not a readable CSV file: {err}")),
+    }
+}
+
+/// Writes one side as CSV (`UTC time` as `YYYY-MM-DD HH:MM:SS+00:00`, prices in shortest
+/// round-trip form), atomically.
+pub fn write_side(path: &Path, time_ns: &[i64], ohlc: &Ohlc, volume: &[f64]) -> Result<()> {
+    super::write_atomically(path, |mut out| {
+        let io = |e: std::io::Error| EngineError::output_io("write", path, &e);
+        writeln!(out, "{}", REQUIRED_COLUMNS.join(",")).map_err(io)?;
+        let mut stamp = String::with_capacity(32);
+        for (i, &ns) in time_ns.iter().enumerate() {
+            stamp.clear();
+            write_timestamp(&mut stamp, ns);
+            let (o, h, l, c) = (ohlc.open[i], ohlc.high[i], ohlc.low[i], ohlc.close[i]);
+            writeln!(out, "{stamp},{o},{h},{l},{c},{}", volume[i]).map_err(io)?;
+        }
+        super::finish_buffered(out, path)
+    })
+}
+
+/// `YYYY-MM-DD HH:MM:SS+00:00` (whole seconds: bars open on the minute).
+fn write_timestamp(out: &mut String, ns: i64) {
+    use std::fmt::Write as _;
+    let day = day_of(ns);
+    let secs = (ns - day * NANOS_PER_DAY) / NANOS_PER_SEC;
+    let (y, m, d) = civil_from_days(day);
+    let _ = write!(out, "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}+00:00", secs / 3600, secs / 60 % 60, secs % 60);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_trip_through_the_written_form() {
+        let ns = parse_timestamp("2025-03-07 21:59:00+00:00").unwrap();
+        let mut s = String::new();
+        write_timestamp(&mut s, ns);
+        assert_eq!(s, "2025-03-07 21:59:00+00:00");
+    }
+
+    #[test]
+    fn implausible_years_are_bad_values_not_overflows() {
+        let at = RowRef { row: 1, detail: RowDetail::Line(2) };
+        for text in ["0001-01-01 00:00:00Z", "9999-12-31 00:00:00Z", "", "20x5-01-01T00:00:00Z"] {
+            let err = parse_time(text.as_bytes(), Path::new("f.csv"), at).unwrap_err();
+            assert_eq!(err.code, "data.bad_value", "{text}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! omega-v2 engine core: data loading and validation, bid/ask execution, strategies, metrics,
+//! artefacts and per-run observability. The PyO3 bindings live behind the `python` feature so
+//! that `cargo test` needs no Python interpreter at link time.
+
+pub mod config;
+pub mod engine;
+pub mod data;
+pub mod error;
+pub mod execution;
+pub mod indicators;
+pub mod market;
+pub mod metrics;
+pub mod news;
+pub mod observability;
+pub mod output;
+pub mod run;
+pub mod specs;
+pub mod strategy;
+pub mod timefmt;
+#[cfg(feature = "python")]
+mod bindings;

@@ -1,0 +1,142 @@
+//! Per-run tracing sinks (SPEC 8.1-8.3, seed plan sections 4, 5, 10) for a process that runs
+//! many backtests, one after another and in parallel threads.
+//!
+//! One global `Registry` + [`RunRouter`] ([`init_global`]) is installed once; each run opens
+//! its own sink with [`RunLogGuard::start`] and enters [`RunLogGuard::root_span`]:
+//!
+//! ```no_run
+//! # use omega_v2::observability::*;
+//! # fn run(ctx: &RunLogContext, opts: &RunLogOptions) -> omega_v2::error::Result<()> {
+//! let guard = RunLogGuard::start(ctx, opts)?;
+//! let _entered = guard.root_span().enter();
+//! let _phase = tracing::info_span!("data_load", component = "data_load", phase = "init").entered();
+//! tracing::info!(rows = 300, "bars loaded");
+//! # Ok(()) }
+//! ```
+//!
+//! * Files: `<log_dir>/<run_id>.log` (text, also stdout when asked) and `<run_id>.jsonl`.
+//!   Every record carries `run_id`, `strategy_name`, `symbol`, `timeframe` from the sink
+//!   itself, plus `component`/`phase` inherited from the span fields of that name.
+//! * Levels: each run has its own filter (`default_level`, or `RUST_LOG` as `Targets`). The
+//!   global max level is the most verbose level over active runs (OFF with none), so
+//!   disabled `debug!`/`info!` callsites cost one compare. The root span is ERROR so that it
+//!   exists, and carries the context, at every level but OFF.
+//! * Phase spans: closing a span below the root writes a `close` record with `duration_ns` and
+//!   `duration_ms` (creation to close) when the run has `phase_spans` and its filter enables
+//!   the span's level and target. Per-bar DEBUG spans of profiling mode therefore exist (see
+//!   [`RunLogGuard::enable_profiling_spans`]) without being written, unless `RUST_LOG` asks
+//!   for DEBUG on their target.
+//! * Threads: the current span is thread-local. Work on other threads must enter the run's
+//!   span ([`spawn_in_run`], [`in_current_span`]); events of a thread that does not are never
+//!   written to any run file.
+//! * Orphan records (outside any run) go to the `log` crate, which pyo3-log bridges to Python
+//!   `logging` in the extension. WARN+ orphans always get there when `log`'s max level allows
+//!   them; INFO and below only while an active run keeps that level enabled globally, so that
+//!   orphans never slow down `info!` callsites when no run wants them.
+//! * Span fields are read when the span is created; `Span::record` later does not change
+//!   routing or context.
+
+mod context;
+mod format;
+mod redact;
+mod router;
+mod sink;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tracing::Span;
+
+pub use context::{RunLogContext, RunLogOptions};
+pub use redact::allowlisted;
+pub use router::{active_runs, init_global, RunRouter};
+
+use crate::error::{EngineError, Result};
+use sink::RunSink;
+
+/// A run's registered sink and root span. Dropping it (success, error, panic unwind, Ctrl-C
+/// turned into an error) flushes and closes both files and unregisters the run.
+pub struct RunLogGuard {
+    sink: Arc<RunSink>,
+    root: Span,
+}
+
+impl RunLogGuard {
+    /// Validates `run_id` and `RUST_LOG`, opens the run's files and registers the run.
+    /// Errors: invalid `run_id`/`RUST_LOG` or a `run_id` already active (config errors), an
+    /// unwritable `log_dir` (output error), a foreign global subscriber (internal error).
+    pub fn start(ctx: &RunLogContext, opts: &RunLogOptions) -> Result<Self> {
+        context::validate_run_id(&ctx.run_id)?;
+        let filter = context::run_filter(opts)?;
+        if !init_global() {
+            return Err(EngineError::internal(
+                "observability.subscriber_taken",
+                "another global tracing subscriber was installed before omega_v2's run router; \
+                 remove it, or call omega_v2::observability::init_global() first",
+            ));
+        }
+        let sink = router::register(&ctx.run_id, || RunSink::open(ctx, opts, filter))?;
+        // `parent: None`: a run started inside another span (a sweep, another run) is a root.
+        let root = tracing::error_span!(
+            parent: None,
+            "backtest_run",
+            run_id = %ctx.run_id,
+            strategy_name = %ctx.strategy_name,
+            symbol = %ctx.symbol,
+            timeframe = %ctx.timeframe,
+        );
+        Ok(Self { sink, root })
+    }
+
+    /// The run's root span; enter it for the whole run: `let _e = guard.root_span().enter();`.
+    pub fn root_span(&self) -> &Span {
+        &self.root
+    }
+
+    /// Flushes both files; reports the first write failure of the run as an output error.
+    pub fn flush(&self) -> Result<()> {
+        self.sink.flush()
+    }
+
+    pub fn text_log_path(&self) -> &Path {
+        self.sink.text_path()
+    }
+
+    pub fn json_log_path(&self) -> &Path {
+        self.sink.json_path()
+    }
+
+    /// Profiling mode: make DEBUG spans (per bar, per event) exist for this run even when its
+    /// filter writes nothing below INFO. DEBUG events still go through the run's filter.
+    pub fn enable_profiling_spans(&self) {
+        self.sink.enable_profiling_spans();
+        router::refresh_level();
+    }
+}
+
+impl Drop for RunLogGuard {
+    fn drop(&mut self) {
+        self.sink.close();
+        router::unregister(&self.sink.ctx.run_id);
+    }
+}
+
+/// Wraps `f` so that it runs inside the caller's current span, on whatever thread it ends up
+/// (`std::thread::scope`, rayon tasks): `s.spawn(in_current_span(|| work()))`.
+pub fn in_current_span<F, T>(f: F) -> impl FnOnce() -> T
+where
+    F: FnOnce() -> T,
+{
+    let span = Span::current();
+    move || span.in_scope(f)
+}
+
+/// `std::thread::spawn` that keeps the caller's run context.
+pub fn spawn_in_run<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    std::thread::spawn(in_current_span(f))
+}

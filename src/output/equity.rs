@@ -1,0 +1,89 @@
+//! `equity.csv`: one row per primary bar, written with ryu/itoa (the file has a row per bar,
+//! so formatting cost matters). Drawdown is the ratio to the high water, as in the metrics.
+
+use std::io::{self, Write};
+
+use crate::metrics::drawdowns;
+use crate::timefmt::{write_iso, NANOS_PER_DAY};
+
+pub const HEADER: &str = "timestamp,timestamp_ns,equity,balance,drawdown,high_water\n";
+
+pub fn write_equity<W: Write>(w: &mut W, time_ns: &[i64], equity: &[f64], balance: &[f64], initial_balance: f64) -> io::Result<()> {
+    w.write_all(HEADER.as_bytes())?;
+    let mut floats = ryu::Buffer::new();
+    let mut ints = itoa::Buffer::new();
+    let mut stamp = DayCachedIso::default();
+    for (i, (hwm, dd)) in drawdowns(equity, initial_balance).enumerate() {
+        w.write_all(stamp.format(time_ns[i]).as_bytes())?;
+        w.write_all(b",")?;
+        w.write_all(ints.format(time_ns[i]).as_bytes())?;
+        let ratio = if hwm > 0.0 { dd / hwm } else { 0.0 };
+        for x in [equity[i], balance[i], ratio, hwm] {
+            w.write_all(b",")?;
+            w.write_all(floats.format(x).as_bytes())?;
+        }
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// ISO-8601 formatting that reuses the date part while the day does not change.
+#[derive(Default)]
+struct DayCachedIso {
+    day: Option<i64>,
+    text: String,
+}
+
+impl DayCachedIso {
+    fn format(&mut self, ns: i64) -> &str {
+        let day = ns.div_euclid(NANOS_PER_DAY);
+        let rem = ns.rem_euclid(NANOS_PER_DAY);
+        if self.day != Some(day) || rem % 1_000_000_000 != 0 {
+            self.text.clear();
+            write_iso(&mut self.text, ns);
+            self.day = (rem % 1_000_000_000 == 0).then_some(day);
+            return &self.text;
+        }
+        // "YYYY-MM-DDTHH:MM:SSZ": rewrite the time digits in place.
+        let secs = rem / 1_000_000_000;
+        let digits = [secs / 3600, secs / 60 % 60, secs % 60];
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        for (k, v) in digits.iter().enumerate() {
+            bytes[11 + 3 * k] = b'0' + (v / 10) as u8;
+            bytes[12 + 3 * k] = b'0' + (v % 10) as u8;
+        }
+        self.text = String::from_utf8(bytes).expect("ASCII digits");
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timefmt::format_iso;
+
+    #[test]
+    fn cached_timestamps_match_the_plain_formatter() {
+        let mut c = DayCachedIso::default();
+        let base = 1_735_689_600_000_000_000i64; // 2025-01-01
+        for ns in [base, base + 60_000_000_000, base + 86_340_000_000_000, base + NANOS_PER_DAY, base + NANOS_PER_DAY + 1, base + 3 * NANOS_PER_DAY + 3_723_000_000_000] {
+            assert_eq!(c.format(ns), format_iso(ns));
+        }
+    }
+
+    #[test]
+    fn rows_with_drawdown_and_high_water() {
+        let mut out = Vec::new();
+        let t = [0, 60_000_000_000, 120_000_000_000];
+        write_equity(&mut out, &t, &[100.0, 110.0, 99.0], &[100.0, 100.0, 99.0], 100.0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // bar 2: hwm 110, dd 11 -> 0.1
+        assert_eq!(
+            text,
+            "timestamp,timestamp_ns,equity,balance,drawdown,high_water\n\
+             1970-01-01T00:00:00Z,0,100.0,100.0,0.0,100.0\n\
+             1970-01-01T00:01:00Z,60000000000,110.0,100.0,0.0,110.0\n\
+             1970-01-01T00:02:00Z,120000000000,99.0,99.0,0.1,110.0\n"
+        );
+    }
+}
