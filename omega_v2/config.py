@@ -1,32 +1,35 @@
-"""Run config of omega-v2 (SPEC 2): validation, normalisation, canonical JSON and hash.
+"""Run config of omega-v2 (SPEC 2): validation, normalisation, canonical JSON, hash.
 
-``load_config`` turns a dict or a JSON file into a :class:`LoadedConfig`. Its ``normalized``
-dict has exactly the shape that the Rust engine deserialises (``RunConfig`` in
-``src/config.rs``), plus ``metrics``, which is passed through unchanged.
+``load_config`` turns a dict or a JSON file into a :class:`LoadedConfig`. Its
+``normalized`` dict has exactly the shape the Rust engine deserialises (``RunConfig``
+in ``src/config.rs``), plus ``metrics``, which is passed through unchanged.
 
 Design rules:
 
-* **Unknown keys** are accepted for forward compatibility but reported as warnings that name the
-  dotted key path and the closest known key; ``strict=True`` turns them into a ``ConfigError``.
-  Their values are dropped, so they never reach Rust, the hash or a message. ``metrics`` is
-  free-form and not checked; an unknown *strategy parameter* is always an error.
-* **Redaction** (SPEC 8.5): every model sets ``hide_input_in_errors=True`` and ``ConfigError``
-  messages are built only from pydantic's error location and rule, never from the input, so
-  config values (including secrets) never appear in an error, a warning or a log record.
-  A field meant to hold credentials must be typed ``pydantic.SecretStr``: its JSON dump is
-  ``"**********"``, so the secret stays out of the hash and of the config sent to Rust, and has
-  to be handed over explicitly with ``get_secret_value()``. The core schema has no such field.
-* **Seed and hash**: ``rng_seed`` defaults to 42 in dev. In prod a null seed is resolved at
-  validation to OS entropy (``secrets.randbits(63)``, kept in ``OmegaConfig.effective_seed``), and
-  ``normalized`` carries that seed, so Rust always gets an int. ``config_hash`` is computed over
-  ``model_dump(mode="json")``, i.e. the config as given with defaults applied and the seed still
-  null, so two loads of the same prod config have the same hash whatever seed was drawn.
-* **Hash definition**: ``config_hash`` = sha256 of :func:`canonical_json` of that dump. The hash
-  is defined by this Python serialisation (floats as Python's ``json`` writes them, e.g.
-  ``1e-07``); Rust never recomputes it, it only receives it.
-* **Sessions**: ``end <= start`` crosses midnight; ``end == start`` is rejected as an empty
-  session (reading it as "24 hours" would be a surprise; use ``sessions: null`` for always open),
-  and so is an empty list (never open would silently produce 0 trades).
+* **Unknown keys** are accepted for forward compatibility but reported as warnings
+  naming the dotted key path and the closest known key; ``strict=True`` turns them into
+  a ``ConfigError``. Their values are dropped, so they never reach Rust, the hash or a
+  message. ``metrics`` is free-form and not checked; an unknown *strategy parameter* is
+  always an error.
+* **Redaction** (SPEC 8.5): every model sets ``hide_input_in_errors=True`` and
+  ``ConfigError`` messages are built only from pydantic's error location and rule,
+  never from the input, so config values (secrets included) never appear in an error,
+  a warning or a log record. A field meant to hold credentials must be typed
+  ``pydantic.SecretStr``: its JSON dump is ``"**********"``, so the secret stays out of
+  the hash and of the config sent to Rust and must be handed over explicitly with
+  ``get_secret_value()``. The core schema has no such field yet.
+* **Seed and hash**: ``rng_seed`` defaults to 42 in dev. In prod a null seed is
+  resolved at validation to OS entropy (``secrets.randbits(63)``, kept in
+  ``OmegaConfig.effective_seed``) and ``normalized`` carries it, so Rust always gets an
+  int. ``config_hash`` is computed over ``model_dump(mode="json")``: the config as given
+  with defaults applied and the seed still null, so two loads of one prod config have
+  the same hash whatever seed was drawn.
+* **Hash definition**: ``config_hash`` = sha256 of :func:`canonical_json` of that dump.
+  The hash is defined by this Python serialisation (floats as Python's ``json`` writes
+  them, e.g. ``1e-07``); Rust never recomputes it.
+* **Sessions**: ``end <= start`` crosses midnight; ``end == start`` is rejected as an
+  empty session (reading it as "24 hours" would surprise; use ``sessions: null`` for
+  always open), and so is an empty list (never open would silently give 0 trades).
 """
 
 from __future__ import annotations
@@ -111,21 +114,20 @@ CODE_JSON_INVALID = "config.json_invalid"
 _SCHEMA_VERSIONS = {"2": "2", "2.0": "2"}  # accepted spelling -> normalised
 _DEV_DEFAULT_SEED = 42
 _SEED_LIMIT = 2**63
-_INT64_MAX = (
-    2**63 - 1
-)  # Rust reads ints as i64/u64/usize; bigger values would be echoed by serde
+# Rust reads ints as i64/u64/usize; serde would echo an out-of-range value.
+_INT64_MAX = 2**63 - 1
 _IMPLEMENTED_SCENARIOS = (1, 2, 3)
 _HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Field types. Strict: JSON configs are typed, so "20" is not an int and true is not 1.
 
 
 def _rule(message: str, code: str = CODE_INVALID) -> PydanticCustomError:
-    """A validation failure whose pydantic `type` is our error code (no input in the text)."""
+    """A validation failure whose pydantic `type` is our error code (no input in it)."""
     return PydanticCustomError(code, message)
 
 
@@ -173,12 +175,11 @@ def _check_int64(value: int) -> int:
     return value
 
 
-# The int64 bound is a validator, not Field(le=...): a field's own Field(le=...) would be
-# silently overridden by an `le` inside the alias (pydantic merges constraints per key).
+# The int64 bound is a validator, not Field(le=...): a field's own Field(le=...) would
+# be silently overridden by an `le` in the alias (pydantic merges constraints per key).
 Int = Annotated[int, Strict(), AfterValidator(_check_int64)]
-Float = Annotated[
-    float, Strict(), AllowInfNan(False)
-]  # ints are accepted and become floats
+# Strict float still accepts ints (dumped as floats); rejects bools, strings, NaN, inf.
+Float = Annotated[float, Strict(), AllowInfNan(False)]
 PositiveFloat = Annotated[Float, Field(gt=0)]
 NonNegativeFloat = Annotated[Float, Field(ge=0)]
 Bool = Annotated[bool, Strict()]
@@ -194,12 +195,12 @@ Seed = Annotated[int, Strict(), Field(ge=0, lt=_SEED_LIMIT)]
 
 
 class _Section(BaseModel):
-    """Base of every config section: unknown keys ignored (reported separately), immutable."""
+    """Base of every config section: immutable, unknown keys ignored (reported)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Strategy parameters (SPEC 5)
 
 
@@ -287,7 +288,8 @@ class MeanReversionZScoreParameters(StrategyParameters):
                 # An unimplemented scenario must fail loudly, never run with 0 trades.
                 implemented = ", ".join(map(str, _IMPLEMENTED_SCENARIOS))
                 raise _rule(
-                    f"scenario {scenario} is not implemented yet (implemented: {implemented})",
+                    f"scenario {scenario} is not implemented yet "
+                    f"(implemented: {implemented})",
                     CODE_UNSUPPORTED,
                 )
         return scenarios
@@ -299,7 +301,7 @@ STRATEGIES: dict[str, type[StrategyParameters]] = {
 }
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Config sections (SPEC 2)
 
 
@@ -320,7 +322,7 @@ class Timeframes(_Section):
 
 
 class Session(_Section):
-    """A UTC trading session; `end <= start` crosses midnight, `end == start` is rejected."""
+    """A UTC session; `end <= start` crosses midnight, `end == start` is rejected."""
 
     start: HhMm
     end: HhMm
@@ -345,7 +347,7 @@ class Account(_Section):
 
 
 class Costs(_Section):
-    """Cost switches and multipliers; `pip_buffer_factor` null = execution-costs default."""
+    """Cost switches and multipliers; `pip_buffer_factor` null = the costs default."""
 
     enabled: Bool = True
     fee_multiplier: NonNegativeFloat = 1.0
@@ -355,7 +357,7 @@ class Costs(_Section):
 
 
 class NewsFilter(_Section):
-    """News blackout windows; needs a calendar file from the environment when enabled."""
+    """News blackout windows; when enabled, needs a calendar file from the env."""
 
     enabled: Bool = False
     minutes_before: Int = Field(30, ge=0)
@@ -388,7 +390,7 @@ class BreakEven(_Section):
 
 
 class Trailing(_Section):
-    """Trail the stop `distance_pips` behind the close once `activation_r` R in profit."""
+    """Trail the stop `distance_pips` behind the close from `activation_r` R profit."""
 
     enabled: Bool = False
     activation_r: NonNegativeFloat = 1.0
@@ -469,8 +471,8 @@ class OmegaConfig(_Section):
         known, path = _known_symbols()
         if symbol not in known:
             raise _rule(
-                f"is not in the symbol specs ({path}; known symbols: {', '.join(known)})"
-                + _did_you_mean(symbol, known)
+                f"is not in the symbol specs ({path}; "
+                f"known symbols: {', '.join(known)})" + _did_you_mean(symbol, known)
             )
         return symbol
 
@@ -510,8 +512,8 @@ class OmegaConfig(_Section):
     @field_validator("rng_seed")
     @classmethod
     def _dev_default_seed(cls, seed: int | None, info: ValidationInfo) -> int | None:
-        # Dev runs are reproducible by default; a prod null stays null here (hashed as null)
-        # and is resolved in model_post_init.
+        # Dev runs are reproducible by default; a prod null stays null here (hashed as
+        # null) and is resolved in model_post_init.
         if seed is None and info.data.get("run_mode") == "dev":
             return _DEV_DEFAULT_SEED
         return seed
@@ -536,7 +538,7 @@ class OmegaConfig(_Section):
         return metrics
 
     def model_post_init(self, context: Any, /) -> None:
-        """Resolve the seed actually used: the configured one, else OS entropy (prod)."""
+        """Resolve the seed actually used: the configured one, else OS entropy."""
         self._effective_seed = (
             self.rng_seed if self.rng_seed is not None else secrets.randbits(63)
         )
@@ -547,7 +549,7 @@ class OmegaConfig(_Section):
         return self._effective_seed
 
     def normalized(self) -> dict[str, Any]:
-        """The JSON-ready config handed to Rust: the model dump with the seed resolved."""
+        """The JSON-ready config handed to Rust: the dump with the seed resolved."""
         return {**self.model_dump(mode="json"), "rng_seed": self._effective_seed}
 
     def __repr_args__(self) -> Iterable[tuple[str, Any]]:
@@ -555,7 +557,7 @@ class OmegaConfig(_Section):
         return allowlisted_fields(self).items()
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Helpers used by the validators
 
 
@@ -565,7 +567,7 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
 
 
 def symbol_specs_path() -> Path:
-    """The symbol specs file in use: env `OMEGA_SYMBOL_SPECS_FILE`, else the packaged default."""
+    """The symbol specs file: env `OMEGA_SYMBOL_SPECS_FILE`, else the packaged one."""
     override = os.environ.get(SYMBOL_SPECS_ENV)
     return Path(override) if override else _PACKAGE_DIR / "data" / "symbol_specs.json"
 
@@ -601,7 +603,8 @@ def _check_news_calendar() -> None:
         )
     if not Path(path).is_file():
         raise _rule(
-            f"needs a news calendar, but {NEWS_CALENDAR_ENV} points to a missing file: {path}",
+            f"needs a news calendar, but {NEWS_CALENDAR_ENV} points to a missing "
+            f"file: {path}",
             CODE_ENVIRONMENT,
         )
 
@@ -616,15 +619,18 @@ def _all_finite(value: Any) -> bool:
     return True
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Unknown keys
 
 
 def _unknown_keys(
     raw: Mapping[Any, Any], model: type[BaseModel], prefix: str = ""
 ) -> list[tuple[str, str]]:
-    """(dotted path, warning) of each key no model knows; `metrics` and `strategy_parameters`
-    are not walked (free-form, resp. validated with errors)."""
+    """(dotted path, warning) of each key no model knows.
+
+    `metrics` (free-form) and `strategy_parameters` (unknown names are errors) are not
+    walked.
+    """
     found: list[tuple[str, str]] = []
     for key, value in raw.items():
         path = f"{prefix}{key}"
@@ -645,7 +651,7 @@ def _unknown_keys(
 
 
 def _section_model(annotation: Any) -> type[_Section] | None:
-    """The config section model inside a field annotation (through Optional/list), if any."""
+    """The section model inside a field annotation (through Optional/list), if any."""
     if isinstance(annotation, type) and issubclass(annotation, _Section):
         return annotation
     for arg in get_args(annotation):
@@ -661,7 +667,7 @@ def _unknown_key_message(key: str, model: type[BaseModel], prefix: str) -> str:
     return f"unknown config key `{prefix}{key}`; did you mean `{prefix}{match[0]}`?"
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Errors
 
 
@@ -700,7 +706,7 @@ def _rule_text(err: Mapping[str, Any]) -> str:
     if err["type"] in _RULE_TEXTS:
         return _RULE_TEXTS[err["type"]]
     msg = str(err["msg"]).removeprefix("Value error, ")
-    # pydantic's own messages read "Input should be ..."; ours start with a verb already.
+    # pydantic's messages read "Input should be ..."; ours start with a verb already.
     return msg.replace("Input should be", "must be", 1)
 
 
@@ -713,14 +719,14 @@ def _error_code(err: Mapping[str, Any]) -> str:
     return CODE_INVALID
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Canonical JSON, hash, allowlist
 
 
 def canonical_json(obj: Any) -> str:
     """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8 text (SPEC 8.5).
 
-    This is the only serialisation the config hash is defined over; Rust never recomputes it.
+    The config hash is defined over this serialisation only; Rust never recomputes it.
     """
     return json.dumps(
         obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -746,7 +752,7 @@ def allowlisted_fields(cfg: OmegaConfig | LoadedConfig) -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Public API
 
 
@@ -754,8 +760,8 @@ def allowlisted_fields(cfg: OmegaConfig | LoadedConfig) -> dict[str, str]:
 class LoadedConfig:
     """A validated config with everything the runner needs.
 
-    `normalized` and `canonical_json` contain the seed actually used, so they are kept out of
-    the repr.
+    `normalized` and `canonical_json` contain the seed actually used, so they are kept
+    out of the repr.
     """
 
     model: OmegaConfig
@@ -776,7 +782,7 @@ def load_config(
     *,
     strict: bool = False,
 ) -> LoadedConfig:
-    """Validate and normalise a config given as a dict, a JSON file path or a LoadedConfig.
+    """Validate and normalise a config: a dict, a JSON file path or a LoadedConfig.
 
     Unknown keys are logged as warnings on the `omega_v2.config` logger and returned in
     `LoadedConfig.warnings`; with `strict=True` they raise a ConfigError instead.

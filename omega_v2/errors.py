@@ -1,14 +1,14 @@
 """Exception hierarchy of omega-v2 (SPEC 7).
 
-Every error raised by the package is an :class:`OmegaError` carrying a stable machine-readable
-``code`` (e.g. ``"config.invalid"``), the ``run_id`` when a run exists, and a ``context`` of
-string pairs that locate the problem (``field``, ``file``, ``row``, ...).
+Every error raised by the package is an :class:`OmegaError` carrying a stable
+machine-readable ``code`` (e.g. ``"config.invalid"``), the ``run_id`` when a run exists,
+and a ``context`` of string pairs locating the problem (``field``, ``file``, ``row``).
 
 The Rust extension instantiates these classes by name with
 ``cls(message, run_id=..., code=..., context=...)``; keep that signature stable.
 
-Messages never contain config values other than the allowlisted fields (SPEC 8.5), so they are
-safe to log and to show to users.
+Messages never contain config values other than the allowlisted fields (SPEC 8.5), so
+they are safe to log and to show to users.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ __all__ = [
 
 
 class OmegaError(Exception):
-    """Base class of all omega-v2 errors; its own default code marks internal failures."""
+    """Base of all omega-v2 errors; its own default code marks internal failures."""
 
     default_code = "internal"
 
@@ -54,11 +54,12 @@ class OmegaError(Exception):
         return f"{self.message} (run_id={self.run_id})"
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, code={self.code!r}, run_id={self.run_id!r})"
+        name = type(self).__name__
+        return f"{name}({self.message!r}, code={self.code!r}, run_id={self.run_id!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The default exception pickling replays `args` only and would lose the keyword-only
-        # attributes; sweeps send errors across processes, so rebuild through the constructor.
+        # Default exception pickling replays `args` only and would lose the keyword-only
+        # attributes; sweeps send errors across processes: rebuild via the constructor.
         return (
             _rebuild,
             (type(self), self.message, self.run_id, self.code, self.context),
@@ -102,8 +103,8 @@ class OutputError(OmegaError):
 class RunCancelled(OmegaError, KeyboardInterrupt):
     """The run was cancelled (Ctrl-C or the API's cancel token).
 
-    It is a ``KeyboardInterrupt`` so generic Ctrl-C handling works, and an ``OmegaError`` so
-    ``except OmegaError`` sees it too.
+    It is a ``KeyboardInterrupt`` so generic Ctrl-C handling works, and an
+    ``OmegaError`` so ``except OmegaError`` sees it too.
     """
 
     default_code = "run.cancelled"

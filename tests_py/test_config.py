@@ -113,7 +113,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(cfgmod.NEWS_CALENDAR_ENV, raising=False)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Good inputs: expected normalised values
 
 GOOD = [
@@ -308,7 +308,7 @@ def test_good_inputs_normalise(
     assert json.loads(loaded.canonical_json) == loaded.normalized
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Bad inputs: (id, changes, field path, message fragment, code)
 
 INV, UNSUP, PARAM, ENV = (
@@ -770,7 +770,7 @@ def test_several_problems_are_reported_together() -> None:
 
 
 def test_config_error_is_value_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="`run_mode`"):
         load_config(make({"run_mode": "nope"}))
 
 
@@ -792,7 +792,7 @@ def test_input_dict_is_not_mutated() -> None:
     assert raw == before
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Unknown keys
 
 UNKNOWN = [
@@ -802,12 +802,17 @@ UNKNOWN = [
     ),
     (
         {"account.initial_balnce": 5},
-        "unknown config key `account.initial_balnce`; did you mean `account.initial_balance`?",
+        (
+            "unknown config key `account.initial_balnce`; "
+            "did you mean `account.initial_balance`?"
+        ),
     ),
     (
         {"trade_management.trailing": {"distance_pip": 5}},
-        "unknown config key `trade_management.trailing.distance_pip`; "
-        "did you mean `trade_management.trailing.distance_pips`?",
+        (
+            "unknown config key `trade_management.trailing.distance_pip`; "
+            "did you mean `trade_management.trailing.distance_pips`?"
+        ),
     ),
     (
         {"sessions": [{"start": "08:00", "end": "17:00", "tz": "UTC"}]},
@@ -854,7 +859,7 @@ def test_strict_loaded_config_with_warnings_is_rejected() -> None:
         load_config(loaded, strict=True)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Secrets never leak (SPEC 8.5)
 
 SECRET_INVALID = [
@@ -929,13 +934,13 @@ def test_repr_hides_seed_and_parameters() -> None:
     assert "fast" not in repr(loaded.model)
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Canonical JSON and hash
 
 
 def test_canonical_json_format() -> None:
     assert canonical_json({"b": [1, 2.5], "a": "é"}) == '{"a":"é","b":[1,2.5]}'
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         canonical_json({"x": float("nan")})
 
 
@@ -997,7 +1002,8 @@ def test_prod_null_seed_resolves_but_keeps_the_hash(
     first = load_config(make({"run_mode": "prod"}))
     second = load_config(make({"run_mode": "prod", "rng_seed": None}))
     assert (first.normalized["rng_seed"], second.normalized["rng_seed"]) == (11, 22)
-    assert first.model.rng_seed is None and first.model.effective_seed == 11
+    assert first.model.rng_seed is None
+    assert first.model.effective_seed == 11
     assert '"rng_seed":11' in first.canonical_json
     assert first.config_hash == second.config_hash
     assert (
@@ -1014,7 +1020,7 @@ def test_prod_null_seed_uses_os_entropy() -> None:
     assert len(seeds) > 1
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Environment: symbol specs and news calendar
 
 
@@ -1070,7 +1076,7 @@ def test_news_calendar_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert load_config(raw).normalized["news_filter"]["enabled"] is True
 
 
-# ------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Sources: files, example, API
 
 
@@ -1135,7 +1141,8 @@ def test_example_config() -> None:
         "dev",
         42,
     )
-    assert n["timeframes"]["primary"] == "M5" and n["warmup_bars"] == 500
+    assert n["timeframes"]["primary"] == "M5"
+    assert n["warmup_bars"] == 500
     assert n["strategy_parameters"] == MRZ_DEFAULTS
     # The file spells out every default: it normalises to itself.
     assert n == json.loads(path.read_text(encoding="utf-8"))

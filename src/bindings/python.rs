@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 
 use super::errors::to_py_err;
 use crate::error::EngineError;
-use crate::run::{self, RunContext};
+use crate::run::{execute, RunContext};
 
 /// How often a run on the main thread lets Python handle pending signals (Ctrl-C).
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
@@ -61,7 +61,7 @@ fn run(py: Python<'_>, config_json: &str, context: &Bound<'_, PyAny>, cancel_tok
             }
             false
         };
-        run::execute(config_json, &ctx, &cancelled)
+        execute(config_json, &ctx, &cancelled)
     });
     match outcome {
         Ok(summary) => Ok(pythonize::pythonize(py, &summary)?.unbind()),

@@ -32,6 +32,7 @@ pub const DEFAULT_ROW_GROUP_ROWS: usize = 1 << 20;
 
 pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
     let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
+    let file_len = file.metadata().map_err(|e| file_error("data.io", path, format_args!("cannot stat: {e}")))?.len();
     let reader = SerializedFileReader::new(file)
         .map_err(|e| file_error("data.malformed", path, format_args!("not a readable parquet file: {e}")))?;
     let metadata = reader.metadata();
@@ -55,7 +56,7 @@ pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
                 continue;
             }
         }
-        layout.check_codecs(group_meta, path, g)?;
+        layout.check_chunks(group_meta, path, g, file_len)?;
         let group = reader.get_row_group(g).map_err(|e| decode_error(path, g, TIME_COLUMN, e))?;
         let source = GroupSource { group: group.as_ref(), path, index: g, first_row: group_first_row, rows };
         read_group(&source, &layout, &mut side, &mut scratch)?;
@@ -272,11 +273,23 @@ impl Layout {
         }
     }
 
-    /// A codec this build lacks would otherwise fail deep in decoding with a terse message.
-    fn check_codecs(&self, group: &RowGroupMetaData, path: &Path, index: usize) -> Result<()> {
+    /// Checks the needed column chunks before decoding: a codec this build lacks would fail deep
+    /// in decoding with a terse message, and the parquet crate panics on negative chunk offsets.
+    fn check_chunks(&self, group: &RowGroupMetaData, path: &Path, index: usize, file_len: u64) -> Result<()> {
         let columns = std::iter::once(&*self.time).chain(&self.prices).chain(std::iter::once(&self.volume));
         for column in columns {
-            let codec = group.column(column.index).compression();
+            let chunk = group.column(column.index);
+            let start = chunk.dictionary_page_offset().unwrap_or_else(|| chunk.data_page_offset());
+            let len = chunk.compressed_size();
+            let in_file = start >= 0 && len >= 0 && (start as u64).checked_add(len as u64).is_some_and(|end| end <= file_len);
+            if !in_file {
+                return Err(file_error(
+                    "data.malformed",
+                    path,
+                    format_args!("column `{}` in row group {index} points outside the file; the file is corrupt", column.name),
+                ));
+            }
+            let codec = chunk.compression();
             if !matches!(codec, Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)) {
                 return Err(file_error(
                     "data.unsupported_codec",

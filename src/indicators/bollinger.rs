@@ -18,13 +18,13 @@ pub fn bollinger(values: &[f64], length: usize, std_factor: f64) -> Bands {
     debug_assert!(length >= 1, "bollinger length must be >= 1");
     let nan = || vec![f64::NAN; values.len()];
     let mut bands = Bands { mid: nan(), upper: nan(), lower: nan() };
-    let n = length as f64;
+    let inv_n = 1.0 / length as f64;
     rolling_moments(
         values.len(),
         length,
         |i| values[i],
         |t, m| {
-            let width = std_factor * (m.m2 / n).sqrt();
+            let width = std_factor * (m.m2 * inv_n).sqrt();
             bands.mid[t] = m.mean;
             bands.upper[t] = m.mean + width;
             bands.lower[t] = m.mean - width;

@@ -28,12 +28,12 @@ impl State {
         State { shift, mean_dev, m2: (sum_sq - mean_dev * sum).max(0.0) }
     }
 
-    /// Welford remove-`out`/add-`inp` step for a window of constant size `n`.
-    fn slide(&mut self, out: f64, inp: f64, n: f64) {
+    /// Welford remove-`out`/add-`inp` step for a window of constant size `1 / inv_n`.
+    fn slide(&mut self, out: f64, inp: f64, inv_n: f64) {
         let (out, inp) = (out - self.shift, inp - self.shift);
         let old_mean = self.mean_dev;
         let delta = inp - out;
-        self.mean_dev += delta / n;
+        self.mean_dev += delta * inv_n;
         // Clamp: rounding may leave a tiny negative sum of squares when the true spread is ~0.
         self.m2 = (self.m2 + delta * (inp - self.mean_dev + out - old_mean)).max(0.0);
     }
@@ -60,7 +60,7 @@ pub(crate) fn rolling_moments(
     if window == 0 {
         return;
     }
-    let n = window as f64;
+    let inv_n = 1.0 / window as f64; // multiply, not divide: the FP divider is the per-bar bottleneck
     let mut non_finite = 0usize; // non-finite values inside the current window
     let mut run = 0usize; // length of the run of equal values ending at t
     let mut prev = f64::NAN;
@@ -88,7 +88,7 @@ pub(crate) fn rolling_moments(
             state = State::exact(t + 1 - window..t + 1, &value);
             steps = 0;
         } else {
-            state.slide(value(t - window), x, n);
+            state.slide(value(t - window), x, inv_n);
             steps += 1;
         }
         emit(t, state.moments());

@@ -21,11 +21,11 @@ pub(crate) fn zscore_by(len: usize, window: usize, residual: impl Fn(usize) -> f
     if window < 2 {
         return out;
     }
-    let dof = (window - 1) as f64;
+    let inv_dof = 1.0 / (window - 1) as f64;
     rolling_moments(len, window, &residual, |t, m| {
         // m2 is 0 only for a flat window (or a clamped rounding residue): leave NaN there.
         if m.m2 > 0.0 {
-            out[t] = residual(t) / (m.m2 / dof).sqrt();
+            out[t] = residual(t) / (m.m2 * inv_dof).sqrt();
         }
     });
     out

@@ -1,0 +1,5 @@
+import sys
+
+from omega_v2.cli import main
+
+sys.exit(main())

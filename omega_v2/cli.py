@@ -1,0 +1,137 @@
+"""`python -m omega_v2`: run, validate, logs (and the profiling and bench commands).
+
+Exit codes: 0 success, 2 config error, 3 data error, 4 output error, 1 any other engine error,
+130 cancelled. A failure prints one paragraph to stderr; details are in the run's log files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from omega_v2 import errors
+
+EXIT_CODES = {
+    errors.ConfigError: 2,
+    errors.DataError: 3,
+    errors.OutputError: 4,
+    errors.RunCancelled: 130,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except errors.OmegaError as e:
+        code = next((c for cls, c in EXIT_CODES.items() if isinstance(e, cls)), 1)
+        print(f"error: {e}", file=sys.stderr)
+        return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m omega_v2", description="omega-v2 backtesting engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a backtest (the bundled example when CONFIG is omitted)")
+    run.add_argument("config", nargs="?", help="config JSON file (default: the bundled example)")
+    run.add_argument("--data-root", help="data directory ({ROOT}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.parquet|csv)")
+    run.add_argument("--run-id", help="explicit run id (default: generated)")
+    run.add_argument("--var-dir", help="base directory of logs/ and results/ (default: ./var)")
+    run.add_argument("--profile", action="store_true", default=None, help="profiling mode")
+    run.add_argument("--strict", action="store_true", help="unknown config keys are errors")
+    run.add_argument("--quiet", action="store_true", help="do not mirror the engine log to stdout")
+    run.set_defaults(handler=_run)
+
+    validate = sub.add_parser("validate", help="validate a config and print its normalised form and hash")
+    validate.add_argument("config")
+    validate.add_argument("--strict", action="store_true")
+    validate.add_argument("--write-normalized", metavar="PATH", help="write the canonical config (for the Rust binary)")
+    validate.set_defaults(handler=_validate)
+
+    logs = sub.add_parser("logs", help="one timeline of a run: Rust and Python records merged by time")
+    logs.add_argument("run_id")
+    logs.add_argument("--var-dir")
+    logs.add_argument("--level", help="minimum level (TRACE, DEBUG, INFO, WARN, ERROR)")
+    logs.add_argument("--phase", help="only records of this span/phase (e.g. data_load, backtest_loop, init)")
+    logs.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    logs.set_defaults(handler=_logs)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from omega_v2.runner import run
+
+    result = run(
+        args.config,
+        data_root=args.data_root,
+        run_id=args.run_id,
+        profile=args.profile,
+        var_dir=args.var_dir,
+        strict=args.strict,
+        log_to_stdout=not args.quiet,
+    )
+    _print_summary(result)
+    return 0
+
+
+def _print_summary(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
+    m, s = result.metrics, result.summary or {}
+    d = result.meta["dataset"]
+    files = result.log_files
+    print()
+    print(f"run {result.run_id}: {d['symbol']} {d['timeframe']} {d['start_time']} -> {d['end_time']} ({d['bars']} bars)")
+    print(
+        f"  trades {m['total_trades']}  win_rate {m['win_rate']}  profit_net {m['profit_net']}"
+        f"  max_drawdown {m['max_drawdown']}  profit_factor {m['profit_factor']}"
+    )
+    if s:
+        print(f"  wall time {s['timings']['total_ns'] / 1e6:.1f} ms")
+    print(f"  artefacts: {result.run_dir}")
+    print(f"  logs:      {files['rust_text']}  {files['rust_json']}  {files['python']}")
+    if result.profiling:
+        print(f"  profiling: {result.run_dir / 'profiling'}")
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from omega_v2.config import load_config
+
+    loaded = load_config(args.config, strict=args.strict)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.write_normalized:
+        Path(args.write_normalized).write_text(loaded.canonical_json + "\n", encoding="utf-8")
+    print(f"config ok: config_hash={loaded.config_hash}")
+    return 0
+
+
+_LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4}
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from omega_v2 import paths
+    from omega_v2.logs import read_timeline
+
+    var = paths.var_dir(args.var_dir)
+    files = paths.log_files(var, args.run_id)
+    if not any(f.is_file() for f in files.values()):
+        raise errors.ConfigError(f"no log files for run `{args.run_id}` under {var / 'logs'}", code="config.unknown_run")
+    minimum = _LEVELS.get((args.level or "TRACE").upper())
+    if minimum is None:
+        raise errors.ConfigError("--level must be one of TRACE, DEBUG, INFO, WARN, ERROR", code="config.invalid")
+    for rec in read_timeline(files):
+        if _LEVELS.get(rec["level"] or "INFO", 2) < minimum:
+            continue
+        if args.phase and args.phase not in (rec["span"], rec["phase"], rec["component"]):
+            continue
+        if args.json:
+            print(json.dumps(rec, sort_keys=True))
+        else:
+            fields = " ".join(f"{k}={v}" for k, v in (rec["fields"] or {}).items())
+            span = f" {rec['span']}" if rec["span"] else ""
+            print(f"{rec['timestamp']} {rec['level']:<5} {rec['source']:<6}{span} {rec['target']}: {rec['message']} {fields}".rstrip())
+    return 0
