@@ -18,6 +18,7 @@ from omega_v2.errors import (
 )
 from omega_v2.result import RunResult, load_run
 from omega_v2.runner import CancelToken, new_run_id, run
+from omega_v2.sweep import sweep
 
 __version__ = "0.1.0"
 
@@ -36,4 +37,5 @@ __all__ = [
     "load_run",
     "new_run_id",
     "run",
+    "sweep",
 ]

@@ -237,7 +237,7 @@ impl Book<'_> {
         let before = p.stop_loss;
         setup.manager.adjust_stop(p, close);
         if p.stop_loss != before {
-            debug!(target: "omega_v2::execution", component = "execution", bar = t, stop_loss = p.stop_loss, kind = ?p.stop_loss_kind, "stop moved");
+            debug!(target: "omega_v2::execution", bar = t, stop_loss = p.stop_loss, kind = ?p.stop_loss_kind, "stop moved");
             self.counters.stop_moves += 1;
             self.counters.events_processed += 1;
         }
@@ -300,7 +300,7 @@ impl Book<'_> {
             }
             SizeDecision::Reject(why) => {
                 self.count_rejection(why);
-                debug!(target: "omega_v2::execution", component = "execution", bar = t, reason = why.as_str(), direction = signal.direction.as_str(), "entry rejected");
+                debug!(target: "omega_v2::execution", bar = t, reason = why.as_str(), direction = signal.direction.as_str(), "entry rejected");
                 return;
             }
         };
@@ -371,7 +371,7 @@ impl Book<'_> {
             stop_loss_kind: p.stop_loss_kind,
             snapshot: p.snapshot,
         };
-        debug!(target: "omega_v2::execution", component = "execution", bar = t, direction = trade.direction.as_str(),
+        debug!(target: "omega_v2::execution", bar = t, direction = trade.direction.as_str(),
             reason = ?trade.reason, entry_price = trade.entry_price, exit_price = trade.exit_price, size = trade.size,
             result = trade.result, fees = trade.fees, "trade closed");
         self.trades.push(trade);

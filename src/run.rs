@@ -126,6 +126,9 @@ pub fn execute(config_json: &str, ctx: &RunContext, cancelled: &dyn Fn() -> bool
         phase_spans: !cfg.is_prod(),
     };
     let guard = RunLogGuard::start(&log_ctx, &opts)?;
+    if ctx.profile || cfg.observability.profiling_mode {
+        guard.enable_profiling_spans();
+    }
     let root = guard.root_span().clone();
     let _entered = root.enter();
     let allowlisted = observability::allowlisted(&serde_json::from_str(config_json).unwrap_or_default());
@@ -236,7 +239,7 @@ impl Phases<'_> {
             Vec::new()
         };
         let g = &loaded.governance;
-        info!(component = "data_load", rows = loaded.bars.len(), trading_bars = loaded.bars.len() - start_index,
+        info!(rows = loaded.bars.len(), trading_bars = loaded.bars.len() - start_index,
             bid_rows = g.alignment.bid_rows, ask_rows = g.alignment.ask_rows,
             dropped_bid_only = g.alignment.dropped_bid_only, dropped_ask_only = g.alignment.dropped_ask_only,
             missing_bars = g.gaps.missing_bars, gap_count = g.gaps.gap_count,
@@ -384,7 +387,7 @@ fn manifest(loaded: &LoadedData, specs: &MarketSpecs) -> String {
 
 fn log_metrics(m: &Metrics) {
     let get = |k: &str| m.get(k).and_then(|v| v.rounded()).unwrap_or(f64::NAN);
-    info!(component = "metrics", total_trades = get("total_trades"), win_rate = get("win_rate"),
+    info!(total_trades = get("total_trades"), win_rate = get("win_rate"),
         profit_net = get("profit_net"), max_drawdown = get("max_drawdown"), profit_factor = get("profit_factor"), "metrics computed");
 }
 

@@ -78,8 +78,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
         return None;
     }
     let y = digits(&b[0..4])? as i64;
-    let m = digits(&b[5..7])? as u32;
-    let d = digits(&b[8..10])? as u32;
+    let m = digits(&b[5..7])?;
+    let d = digits(&b[8..10])?;
     if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }

@@ -86,14 +86,14 @@ fn reset_log_cache() {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    crate::observability::init_global();
     // Rust records outside any run reach Python `logging` under `omega_v2.*`; pprof's own
-    // start/stop chatter is kept out.
+    // start/stop chatter is kept out. Installed before the router, which reads log's level.
     let logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
         .filter_target("pprof".to_owned(), log::LevelFilter::Warn);
     if let Ok(handle) = logger.install() {
         let _ = LOG_RESET.set(handle);
     }
+    crate::observability::init_global();
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     m.add_class::<CancelToken>()?;
