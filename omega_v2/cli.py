@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--phase", help="only records of this span/phase (e.g. data_load, backtest_loop, init)")
     logs.add_argument("--json", action="store_true", help="JSON lines instead of text")
     logs.set_defaults(handler=_logs)
+
+    synth = sub.add_parser("synth", help="write seeded synthetic bid/ask data in the engine's layout")
+    synth.add_argument("--root", required=True, help="data root to write into")
+    synth.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
+    synth.add_argument("--end", required=True, help="last date (inclusive), YYYY-MM-DD")
+    synth.add_argument("--symbol", default="EURUSD")
+    synth.add_argument("--seed", type=int, default=7)
+    synth.add_argument("--timeframes", default="M1", help="comma-separated, e.g. M1,M5")
+    synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    synth.set_defaults(handler=_synth)
     return parser
 
 
@@ -106,6 +116,18 @@ def _validate(args: argparse.Namespace) -> int:
     if args.write_normalized:
         Path(args.write_normalized).write_text(loaded.canonical_json + "\n", encoding="utf-8")
     print(f"config ok: config_hash={loaded.config_hash}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from omega_v2.synth import generate
+
+    written = generate(
+        args.root, args.start, args.end, symbol=args.symbol, seed=args.seed,
+        timeframes=args.timeframes.split(","), format=args.format,
+    )
+    for path in written:
+        print(path)
     return 0
 
 

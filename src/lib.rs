@@ -5,6 +5,7 @@
 pub mod config;
 pub mod engine;
 pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod execution;
 pub mod indicators;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod news;
 pub mod observability;
 pub mod output;
+pub mod profiling;
 pub mod run;
 pub mod specs;
 pub mod strategy;

@@ -17,7 +17,7 @@ use crate::execution::{CostModel, Sizer};
 use crate::metrics::{self, Metrics};
 use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
 use crate::output::meta::{self, GitInfo, Meta};
-use crate::output::{self, equity::write_equity, trades::TradesFile, StagingDir};
+use crate::output::{self, equity::write_equity, trades::write_trades, StagingDir};
 use crate::specs::{self, MarketSpecs};
 use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
 use crate::timefmt::format_iso;
@@ -311,7 +311,7 @@ impl Phases<'_> {
         let bars = &market.loaded.bars;
         let times = &bars.time_ns[market.start_index..];
         let dir = StagingDir::create(&results_dir(&self.ctx.var_dir), &self.ctx.run_id)?;
-        output::write_json(&dir, "trades.json", &TradesFile { trades: &out.trades, symbol: &cfg.symbol })?;
+        dir.write_file("trades.json", |w| write_trades(w, &out.trades, &cfg.symbol))?;
         dir.write_file("equity.csv", |w| write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance))?;
         output::write_json(&dir, "metrics.json", metrics)?;
         output::write_json(&dir, "meta.json", &self.meta(market, &out.counters))?;

@@ -8,14 +8,13 @@
 //!   omega_v2 synth --root DIR --start YYYY-MM-DD --end YYYY-MM-DD [--symbol S] [--seed N]
 //!                  [--timeframes M1,M5] [--format parquet|csv]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use omega_v2::data::{synth, Format};
+use omega_v2::datasets::{self, SynthRequest};
 use omega_v2::error::{EngineError, Result};
-use omega_v2::market::Timeframe;
 use omega_v2::run::{execute, RunContext};
-use omega_v2::timefmt::{format_iso, parse_date};
+use omega_v2::timefmt::format_iso;
 
 #[cfg(feature = "jemalloc-profiling")]
 #[global_allocator]
@@ -118,29 +117,17 @@ fn new_run_id(config_hash: &str) -> String {
 
 fn generate(raw: &[String]) -> Result<()> {
     let args = Args::parse(raw, &[])?;
-    let date = |name: &str| {
-        let s = args.require(name)?;
-        parse_date(s).ok_or_else(|| usage(&format!("--{name} must be YYYY-MM-DD")))
+    let timeframes: Vec<String> = args.get("timeframes").unwrap_or("M1").split(',').map(str::to_owned).collect();
+    let request = SynthRequest {
+        root: Path::new(args.require("root")?),
+        symbol: args.get("symbol").unwrap_or("EURUSD"),
+        start_date: args.require("start")?,
+        end_date: args.require("end")?,
+        seed: args.get("seed").unwrap_or("7").parse().map_err(|_| usage("--seed must be an integer"))?,
+        timeframes: &timeframes,
+        format: args.get("format").unwrap_or("parquet"),
     };
-    let (start, end) = (date("start")?, date("end")? + omega_v2::timefmt::NANOS_PER_DAY);
-    let seed = args.get("seed").unwrap_or("7").parse().map_err(|_| usage("--seed must be an integer"))?;
-    let mut spec = synth::SynthSpec::eurusd(start, end, seed);
-    if let Some(symbol) = args.get("symbol") {
-        spec.symbol = symbol.to_ascii_uppercase();
-    }
-    let timeframes = args
-        .get("timeframes")
-        .unwrap_or("M1")
-        .split(',')
-        .map(|s| serde_json::from_value::<Timeframe>(serde_json::Value::String(s.trim().to_ascii_uppercase())))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|_| usage("--timeframes must list M1,M5,M15,M30,H1,H4,D1"))?;
-    let format = match args.get("format").unwrap_or("parquet") {
-        "parquet" => Format::Parquet,
-        "csv" => Format::Csv,
-        _ => return Err(usage("--format must be parquet or csv")),
-    };
-    for path in synth::generate_dataset(&spec, &PathBuf::from(args.require("root")?), &timeframes, format)? {
+    for path in datasets::generate(&request)? {
         println!("{}", path.display());
     }
     Ok(())

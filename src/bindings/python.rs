@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 
 use super::errors::to_py_err;
+use crate::datasets::{self, SynthRequest};
 use crate::error::EngineError;
 use crate::run::{execute, RunContext};
 
@@ -76,6 +77,23 @@ fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
     Ok(current.is(&main))
 }
 
+/// Writes a seeded synthetic bid/ask dataset; returns the written file paths.
+#[pyfunction]
+#[pyo3(signature = (root, start_date, end_date, *, symbol = "EURUSD", seed = 7, timeframes = vec!["M1".to_owned()], format = "parquet"))]
+fn generate_synthetic_data(
+    py: Python<'_>,
+    root: std::path::PathBuf,
+    start_date: &str,
+    end_date: &str,
+    symbol: &str,
+    seed: u64,
+    timeframes: Vec<String>,
+    format: &str,
+) -> PyResult<Vec<std::path::PathBuf>> {
+    let request = SynthRequest { root: &root, symbol, start_date, end_date, seed, timeframes: &timeframes, format };
+    py.detach(|| datasets::generate(&request)).map_err(|e| to_py_err(py, &e, None))
+}
+
 /// Forgets cached Python loggers and levels after Python logging was reconfigured.
 #[pyfunction]
 fn reset_log_cache() {
@@ -96,6 +114,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::observability::init_global();
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_synthetic_data, m)?)?;
     m.add_class::<CancelToken>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -10,7 +10,7 @@ pub use atomic::StagingDir;
 
 use std::io::Write;
 
-use crate::error::{EngineError, Result};
+use crate::error::Result;
 
 /// Writes `value` as pretty JSON with a final newline into `name` inside `dir`.
 pub fn write_json<T: serde::Serialize>(dir: &StagingDir, name: &str, value: &T) -> Result<()> {
@@ -18,9 +18,4 @@ pub fn write_json<T: serde::Serialize>(dir: &StagingDir, name: &str, value: &T) 
         serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
         w.write_all(b"\n")
     })
-}
-
-/// The UTF-8 error for a value that cannot be serialised (never expected: a bug).
-pub fn serialise_error(what: &str, e: &serde_json::Error) -> EngineError {
-    EngineError::internal("output.serialise", format!("cannot serialise {what}: {e}"))
 }

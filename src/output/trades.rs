@@ -1,5 +1,7 @@
 //! `trades.json`: the closed trades sorted by exit time, streamed with serde (no Value tree).
 
+use std::io::{self, Write};
+
 use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
 
@@ -64,14 +66,13 @@ impl Serialize for Snapshot<'_> {
     }
 }
 
-/// The whole array, in the engine's (exit time) order.
-pub struct TradesFile<'a> {
-    pub trades: &'a [Trade],
-    pub symbol: &'a str,
-}
-
-impl Serialize for TradesFile<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.trades.iter().map(|trade| TradeRecord { trade, symbol: self.symbol }))
+/// The whole array in the engine's (exit time) order, one compact trade object per line so
+/// large files stay small and line-oriented tools (grep, jq -c) work on them.
+pub fn write_trades<W: Write>(w: &mut W, trades: &[Trade], symbol: &str) -> io::Result<()> {
+    w.write_all(b"[")?;
+    for (i, trade) in trades.iter().enumerate() {
+        w.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer(&mut *w, &TradeRecord { trade, symbol }).map_err(io::Error::other)?;
     }
+    w.write_all(if trades.is_empty() { b"]\n" } else { b"\n]\n" })
 }
