@@ -3,6 +3,8 @@
 import hashlib
 from pathlib import Path
 
+import pytest
+
 import omega_v2
 from omega_v2.synth import generate
 
@@ -32,8 +34,6 @@ def test_generated_csv_runs_through_the_engine(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
-    import pytest
-
     with pytest.raises(omega_v2.ConfigError, match="timeframes"):
         generate(tmp_path, "2025-01-06", "2025-01-07", timeframes=["M7"])
     with pytest.raises(omega_v2.ConfigError, match="start_date"):
