@@ -132,7 +132,11 @@ pub fn execute(config_json: &str, ctx: &RunContext, cancelled: &dyn Fn() -> bool
     let root = guard.root_span().clone();
     let _entered = root.enter();
     let allowlisted = observability::allowlisted(&serde_json::from_str(config_json).unwrap_or_default());
-    info!(config_hash = %ctx.config_hash, config = %serde_json::Value::Object(allowlisted.clone()), "run started");
+    // The config is logged only as its hash plus allowlisted fields (SPEC 8.5); symbol,
+    // strategy and timeframe are already on every record.
+    info!(config_hash = %ctx.config_hash, run_mode = cfg.run_mode_str(), data_mode = %cfg.data_mode,
+        start_date = %cfg.start_date, end_date = %cfg.end_date, profiling = ctx.profile || cfg.observability.profiling_mode,
+        "run started");
     let phases = Phases { cfg: &cfg, ctx, allowlisted: &allowlisted, cancelled, started };
     // A panic is a bug, but the run must still be marked failed in its own logs.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| phases.run()))

@@ -32,14 +32,12 @@ pub fn kalman(values: &[f64], r: f64, q: f64, window: usize) -> Kalman {
 }
 
 fn filter(values: &[f64], r: f64, q: f64) -> Vec<f64> {
-    let Some(&first) = values.first() else { return Vec::new() };
+    let Some((&first, rest)) = values.split_first() else { return Vec::new() };
     let (mut x, mut p, mut gain) = (first, r, f64::NAN);
     // P does not depend on the data; once it repeats bit for bit, every later K is the same bits, so
     // skipping its update is exact and takes the division off the per-bar dependency chain.
     let mut steady = false;
-    let mut mean = Vec::with_capacity(values.len());
-    mean.push(x);
-    for &v in &values[1..] {
+    let step = |&v: &f64| {
         if !steady {
             let p_pred = p + q;
             gain = p_pred / (p_pred + r);
@@ -48,9 +46,10 @@ fn filter(values: &[f64], r: f64, q: f64) -> Vec<f64> {
             p = next;
         }
         x += gain * (v - x);
-        mean.push(x);
-    }
-    mean
+        x
+    };
+    // collect (not push) keeps x in a register: no possible reallocation call inside the loop.
+    std::iter::once(first).chain(rest.iter().map(step)).collect()
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //!
 //! Every function returns vectors of the input's length with `f64::NAN` where the value is undefined,
 //! allocates nothing but its outputs, and is deterministic (same input, bit-identical output). Rolling
-//! windows share one numerically stable mean/variance engine (rolling Welford with an exact
-//! recomputation every window; see `rolling.rs`), so results do not drift over millions of bars.
+//! windows share one numerically stable mean/variance engine (Welford updates on deviations from a
+//! window reference, recomputed exactly every window; see `rolling.rs`), so results do not drift over
+//! millions of bars and prices ~1.1 with a pip-sized spread do not cancel catastrophically.
 //! Parameters are validated by callers: a zero length is a debug assertion and all NaN in release.
 //!
 //! MRZ scenario 1 z-score is a composition, not a separate indicator:

@@ -1,7 +1,7 @@
 //! Shared fixed-window mean/variance engine behind `sma`, `bollinger` and `residual_zscore`.
 
 /// Mean and sum of squared deviations (`m2`) of one full window; variance is `m2 / n` or `m2 / (n - 1)`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Moments {
     pub mean: f64,
     pub m2: f64,

@@ -8,7 +8,8 @@ use super::rolling::rolling_moments;
 /// NaN before index `window - 1`, for every window containing a non-finite residual, and where
 /// `s[t] = 0`. Zero is decided without an epsilon: a window whose values are all equal is detected
 /// exactly and gives NaN, so a flat window never turns rounding noise into a huge z; any other window
-/// has a true `s > 0` and keeps its (possibly large) z. `window = 1` is all NaN (no sample std of one
+/// has a true `s > 0` and keeps its (possibly large) z, unless rounding clamps its sum of squares to 0
+/// (then NaN too). `window = 1` is all NaN (no sample std of one
 /// value). `window` must be >= 1 (callers validate; debug builds assert, release returns all NaN).
 pub fn residual_zscore(residuals: &[f64], window: usize) -> Vec<f64> {
     zscore_by(residuals.len(), window, |t| residuals[t])
@@ -22,12 +23,13 @@ pub(crate) fn zscore_by(len: usize, window: usize, residual: impl Fn(usize) -> f
         return out;
     }
     let inv_dof = 1.0 / (window - 1) as f64;
-    rolling_moments(len, window, &residual, |t, m| {
-        // m2 is 0 only for a flat window (or a clamped rounding residue): leave NaN there.
-        if m.m2 > 0.0 {
-            out[t] = residual(t) / (m.m2 * inv_dof).sqrt();
-        }
-    });
+    // m2 is 0 only for a flat window (or a clamped rounding residue): NaN there, like undefined windows.
+    rolling_moments(len, window, &residual, |t, m| out[t] = if m.m2 > 0.0 { m.m2 } else { f64::NAN });
+    // Separate branch-free pass so the sqrt and division pipeline instead of stalling the rolling loop.
+    // NaN sums of squares stay NaN.
+    for (t, z) in out.iter_mut().enumerate().skip(window - 1) {
+        *z = residual(t) / (*z * inv_dof).sqrt();
+    }
     out
 }
 
