@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +27,25 @@ EXIT_CODES = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    _show_config_warnings()
     try:
         return args.handler(args)
     except errors.OmegaError as e:
         code = next((c for cls, c in EXIT_CODES.items() if isinstance(e, cls)), 1)
         print(f"error: {e}", file=sys.stderr)
         return code
+    except BrokenPipeError:
+        # `... | head` closed stdout: stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _show_config_warnings() -> None:
+    """Unknown-key warnings (logged by omega_v2.config) go to stderr once, as `warning: ...`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logging.getLogger("omega_v2.config").addHandler(handler)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,8 +126,6 @@ def _validate(args: argparse.Namespace) -> int:
     from omega_v2.config import load_config
 
     loaded = load_config(args.config, strict=args.strict)
-    for warning in loaded.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     if args.write_normalized:
         Path(args.write_normalized).write_text(loaded.canonical_json + "\n", encoding="utf-8")
     print(f"config ok: config_hash={loaded.config_hash}")

@@ -14,10 +14,13 @@ import json
 import logging
 import os
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from omega_v2.errors import OutputError
 
 LOGGER_NAME = "omega_v2"
 #: Overrides the Python log level of runs (DEBUG, INFO, WARNING, ...), like RUST_LOG for Rust.
@@ -32,11 +35,21 @@ def current_run_id() -> str | None:
 
 
 class _UtcFormatter(logging.Formatter):
-    """RFC 3339 UTC timestamps with microseconds, like the Rust logs, so both sort together."""
+    """RFC 3339 UTC timestamps with microseconds, like the Rust logs, so both sort together.
+    Multi-line records (tracebacks) repeat the prefix on every line, so each line carries the
+    run_id and stays attributable when grepped or merged."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         ts = datetime.fromtimestamp(record.created, tz=timezone.utc)
         return ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if "\n" not in text:
+            return text
+        first, *rest = text.split("\n")
+        prefix = first[: len(first) - len(record.getMessage().split("\n")[0])]
+        return "\n".join([first, *(prefix + "| " + line for line in rest)])
 
 
 class _RunFilter(logging.Filter):
@@ -61,18 +74,53 @@ def python_level(run_mode: str) -> int:
     return logging.WARNING if run_mode == "prod" else logging.INFO
 
 
+class _PackageLevel:
+    """Lowers the `omega_v2` logger's level while runs need it and restores the caller's level
+    when the last concurrent run ends (runs in threads overlap, so it is reference-counted)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: list[int] = []
+        self._saved = logging.NOTSET
+
+    def acquire(self, level: int) -> None:
+        with self._lock:
+            logger = logging.getLogger(LOGGER_NAME)
+            if not self._active:
+                self._saved = logger.level
+            self._active.append(level)
+            wanted = min(self._active)
+            if logger.level == logging.NOTSET or logger.level > wanted:
+                logger.setLevel(wanted)
+
+    def release(self, level: int) -> None:
+        with self._lock:
+            self._active.remove(level)
+            logger = logging.getLogger(LOGGER_NAME)
+            logger.setLevel(min(self._active) if self._active else self._saved)
+
+
+_package_level = _PackageLevel()
+
+
 @contextlib.contextmanager
 def run_log(path: Path, run_id: str, level: int) -> Iterator[logging.Logger]:
     """Attaches the run's file handler for the duration of the block, then removes it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as e:
+        raise OutputError(
+            f"cannot create the run's Python log {path}: {e.strerror or e}; check that the var dir is writable",
+            run_id=run_id,
+            code="output.io",
+            context={"file": str(path)},
+        ) from None
     handler.setLevel(level)
     handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)s [run_id=%(run_id)s] %(name)s: %(message)s"))
     handler.addFilter(_RunFilter(run_id))
     logger = logging.getLogger(LOGGER_NAME)
-    # The package logger must pass the run's level to its handler; it is ours to set.
-    if logger.level == logging.NOTSET or logger.level > level:
-        logger.setLevel(level)
+    _package_level.acquire(level)
     token = _current_run.set(run_id)
     logger.addHandler(handler)
     try:
@@ -80,6 +128,7 @@ def run_log(path: Path, run_id: str, level: int) -> Iterator[logging.Logger]:
     finally:
         logger.removeHandler(handler)
         _current_run.reset(token)
+        _package_level.release(level)
         handler.close()
 
 
@@ -117,7 +166,7 @@ def _python_records(path: Path) -> Iterator[dict[str, Any]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         m = _LINE.match(line)
         if not m:
-            continue  # traceback continuation lines belong to the record above
+            continue
         ts, level, _run_id, target, message = m.groups()
         yield {
             "timestamp": ts,

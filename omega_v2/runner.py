@@ -21,7 +21,7 @@ from typing import Any
 
 from omega_v2 import _core, paths
 from omega_v2.config import LoadedConfig, allowlisted_fields, load_config
-from omega_v2.errors import ConfigError, OmegaError
+from omega_v2.errors import ConfigError, OmegaError, OutputError
 from omega_v2.logs import python_level, run_log
 from omega_v2.result import RunResult
 
@@ -31,14 +31,15 @@ _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
 def new_run_id(config_hash: str) -> str:
-    """`<UTC start>-<first 8 hex of config_hash>-<4 random hex>`: unique, sortable, file-safe."""
+    """`<UTC start>-<first 8 hex of config_hash>-<8 random hex>`: sortable by start time,
+    file-safe, and unique in practice (32 random bits per second and config)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{stamp}-{config_hash[:8]}-{secrets.token_hex(2)}"
+    return f"{stamp}-{config_hash[:8]}-{secrets.token_hex(4)}"
 
 
 def validate_run_id(run_id: str) -> str:
     """Rejects anything that is not a plain file name before any file is touched."""
-    if not isinstance(run_id, str) or not _RUN_ID.match(run_id) or ".." in run_id:
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
         raise ConfigError(
             "run_id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ and must not contain `..`",
             code="config.run_id",
@@ -69,6 +70,7 @@ def run(
     rid = validate_run_id(run_id) if run_id is not None else new_run_id(loaded.config_hash)
     var = paths.var_dir(var_dir)
     files = paths.log_files(var, rid)
+    _ensure_unused(var, rid, files)
     profiling = bool(profile) if profile is not None else loaded.model.observability.profiling_mode
     context = {
         "run_id": rid,
@@ -109,6 +111,18 @@ def run(
         if profiler:
             _write_python_profile(profiler, Path(summary["run_dir"]) / "profiling")
     return RunResult(Path(summary["run_dir"]), summary=summary, var_dir=var)
+
+
+def _ensure_unused(var: Path, run_id: str, files: dict[str, Path]) -> None:
+    """A run never writes into another run's files: an existing run dir or log is an error."""
+    taken = [p for p in (paths.run_dir(var, run_id), *files.values()) if p.exists()]
+    if taken:
+        raise OutputError(
+            f"run_id `{run_id}` is already used ({taken[0]} exists); choose another run_id or remove that run",
+            run_id=run_id,
+            code="output.exists",
+            context={"file": str(taken[0])},
+        )
 
 
 def paths_or_example(config: Any) -> Any:

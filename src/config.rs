@@ -128,11 +128,8 @@ pub struct RunConfig {
 
 impl RunConfig {
     pub fn from_json(text: &str) -> Result<Self> {
-        let cfg: RunConfig = serde_json::from_str(text).map_err(|e| {
-            // serde's message names the field and the expected type, never the value of a
-            // string; it is safe to pass on.
-            EngineError::config("config.invalid", format!("config rejected by the engine: {e}"))
-        })?;
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let cfg: RunConfig = serde_path_to_error::deserialize(de).map_err(|e| config_json_error(&e))?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -195,6 +192,31 @@ impl RunConfig {
             "dev"
         }
     }
+}
+
+/// serde's messages quote offending values ("invalid type: string \"...\""), which may be
+/// secrets; the error names the field path and the kind of problem only (SPEC 8.5).
+fn config_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> EngineError {
+    let inner = e.inner();
+    let text = inner.to_string();
+    let what = if let Some(missing) = text.strip_prefix("missing field ") {
+        format!("missing field {}", missing.split(" at line").next().unwrap_or(""))
+    } else {
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "the file is not valid JSON".to_owned(),
+            _ => "wrong type or unsupported value".to_owned(),
+        }
+    };
+    let field = e.path().to_string();
+    EngineError::config(
+        "config.invalid",
+        format!(
+            "config field `{field}` rejected by the engine: {what} (line {} column {}); `python -m omega_v2 validate CONFIG --write-normalized OUT` writes the form the engine expects",
+            inner.line(),
+            inner.column()
+        ),
+    )
+    .with("field", field)
 }
 
 fn parse_config_date(s: &str, field: &'static str) -> Result<i64> {

@@ -125,6 +125,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, cancelled: &dyn Fn() -> bool
         to_stdout: ctx.log_to_stdout,
         phase_spans: !cfg.is_prod(),
     };
+    ensure_unused(ctx)?;
     let guard = RunLogGuard::start(&log_ctx, &opts)?;
     if ctx.profile || cfg.observability.profiling_mode {
         guard.enable_profiling_spans();
@@ -135,8 +136,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, cancelled: &dyn Fn() -> bool
     // The config is logged only as its hash plus allowlisted fields (SPEC 8.5); symbol,
     // strategy and timeframe are already on every record.
     info!(config_hash = %ctx.config_hash, run_mode = cfg.run_mode_str(), data_mode = %cfg.data_mode,
-        start_date = %cfg.start_date, end_date = %cfg.end_date, profiling = ctx.profile || cfg.observability.profiling_mode,
-        "run started");
+        start_date = %cfg.start_date, end_date = %cfg.end_date, "run started");
     let phases = Phases { cfg: &cfg, ctx, allowlisted: &allowlisted, cancelled, started };
     // A panic is a bug, but the run must still be marked failed in its own logs.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| phases.run()))
@@ -150,6 +150,25 @@ pub fn execute(config_json: &str, ctx: &RunContext, cancelled: &dyn Fn() -> bool
     }
     let flushed = guard.flush();
     outcome.and_then(|summary| flushed.map(|()| summary))
+}
+
+/// A run never writes into another run's files: an existing run dir or Rust log of this
+/// run_id is an error before anything is opened. (The caller's own `.python.log` is not ours.)
+fn ensure_unused(ctx: &RunContext) -> Result<()> {
+    let logs = logs_dir(&ctx.var_dir);
+    let candidates = [
+        results_dir(&ctx.var_dir).join(&ctx.run_id),
+        logs.join(format!("{}.log", ctx.run_id)),
+        logs.join(format!("{}.jsonl", ctx.run_id)),
+    ];
+    match candidates.iter().find(|p| p.exists()) {
+        Some(taken) => Err(EngineError::output(
+            "output.exists",
+            format!("run_id `{}` is already used ({} exists); choose another run_id or remove that run", ctx.run_id, taken.display()),
+        )
+        .with_file(taken)),
+        None => Ok(()),
+    }
 }
 
 struct Phases<'a> {
@@ -276,8 +295,8 @@ impl Phases<'_> {
             return Err(EngineError::config(
                 "config.account_currency",
                 format!(
-                    "account currency {} is neither the base ({}) nor the quote ({}) currency of {}; PnL conversion needs one of them",
-                    cfg.account.account_currency, spec.base_currency, spec.quote_currency, cfg.symbol
+                    "`account.account_currency` must be the base ({}) or the quote ({}) currency of {}: PnL is converted with the symbol's own price",
+                    spec.base_currency, spec.quote_currency, cfg.symbol
                 ),
             )
             .with("field", "account.account_currency"));
@@ -316,10 +335,17 @@ impl Phases<'_> {
         let times = &bars.time_ns[market.start_index..];
         let dir = StagingDir::create(&results_dir(&self.ctx.var_dir), &self.ctx.run_id)?;
         dir.write_file("trades.json", |w| write_trades(w, &out.trades, &cfg.symbol))?;
-        dir.write_file("equity.csv", |w| write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance))?;
+        self.check_cancelled()?;
+        let equity = dir.write_file("equity.csv", |w| {
+            write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance, self.cancelled)
+        });
+        if (self.cancelled)() {
+            return Err(EngineError::cancelled());
+        }
+        equity?;
         output::write_json(&dir, "metrics.json", metrics)?;
         output::write_json(&dir, "meta.json", &self.meta(market, &out.counters))?;
-        (self.cancelled)().then(|| Err(EngineError::cancelled())).unwrap_or(Ok(()))?;
+        self.check_cancelled()?;
         dir.commit()
     }
 
@@ -427,6 +453,9 @@ impl StrategyVisitor for LoopVisitor<'_> {
             ));
         }
         drop(self.init_span.take());
+        if (self.cancelled)() {
+            return Err(EngineError::cancelled());
+        }
         let init_ns = self.init_clock.elapsed().as_nanos() as u64;
         let loop_clock = Instant::now();
         let out = {

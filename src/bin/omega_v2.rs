@@ -107,12 +107,13 @@ fn run(raw: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `<UTC start>-<first 8 hex of the config hash>-<4 hex>`, as SPEC 8.1.
+/// `<UTC start>-<first 8 hex of the config hash>-<8 hex>`, as the Python side (SPEC 8.1).
 fn new_run_id(config_hash: &str) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let stamp: String = format_iso(now.as_secs() as i64 * 1_000_000_000).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let noise = (now.subsec_nanos() ^ std::process::id().rotate_left(16)) & 0xffff;
-    format!("{stamp}-{}-{noise:04x}", &config_hash[..8])
+    // Sub-second time and pid, hashed: distinct per process and per nanosecond.
+    let noise = omega_v2::data::sha256_hex(format!("{}-{}", now.as_nanos(), std::process::id()).as_bytes());
+    format!("{stamp}-{}-{}", &config_hash[..8], &noise[..8])
 }
 
 fn generate(raw: &[String]) -> Result<()> {

@@ -8,12 +8,26 @@ use crate::timefmt::{write_iso, NANOS_PER_DAY};
 
 pub const HEADER: &str = "timestamp,timestamp_ns,equity,balance,drawdown,high_water\n";
 
-pub fn write_equity<W: Write>(w: &mut W, time_ns: &[i64], equity: &[f64], balance: &[f64], initial_balance: f64) -> io::Result<()> {
+/// Rows between two polls of `cancelled` (long files must stay interruptible).
+const CANCEL_CHECK_ROWS: usize = 65_536;
+
+/// Writes all rows; stops early with `ErrorKind::Interrupted` when `cancelled` says so.
+pub fn write_equity<W: Write>(
+    w: &mut W,
+    time_ns: &[i64],
+    equity: &[f64],
+    balance: &[f64],
+    initial_balance: f64,
+    cancelled: &dyn Fn() -> bool,
+) -> io::Result<()> {
     w.write_all(HEADER.as_bytes())?;
     let mut floats = ryu::Buffer::new();
     let mut ints = itoa::Buffer::new();
     let mut stamp = DayCachedIso::default();
     for (i, (hwm, dd)) in drawdowns(equity, initial_balance).enumerate() {
+        if i % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 && cancelled() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "run cancelled"));
+        }
         w.write_all(stamp.format(time_ns[i]).as_bytes())?;
         w.write_all(b",")?;
         w.write_all(ints.format(time_ns[i]).as_bytes())?;
@@ -75,7 +89,7 @@ mod tests {
     fn rows_with_drawdown_and_high_water() {
         let mut out = Vec::new();
         let t = [0, 60_000_000_000, 120_000_000_000];
-        write_equity(&mut out, &t, &[100.0, 110.0, 99.0], &[100.0, 100.0, 99.0], 100.0).unwrap();
+        write_equity(&mut out, &t, &[100.0, 110.0, 99.0], &[100.0, 100.0, 99.0], 100.0, &|| false).unwrap();
         let text = String::from_utf8(out).unwrap();
         // bar 2: hwm 110, dd 11 -> 0.1
         assert_eq!(

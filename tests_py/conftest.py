@@ -1,0 +1,172 @@
+"""Shared builders for the end-to-end tests: config dicts derived from the bundled example,
+tiny CSV datasets written by hand, a long synthetic dataset, and readers for logs/artefacts.
+
+Everything here is exposed as fixtures (no helper imports between test files). The pytest
+plugin of the package (`omega_var_dir`, `omega_run`, `assert_same_artefacts`) is loaded
+through its `pytest11` entry point.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import omega_v2
+from omega_v2.paths import EXAMPLE_DATA_ROOT
+
+REPO = Path(__file__).resolve().parent.parent
+RUST_BINARY = REPO / "target" / "release" / "omega_v2"
+CSV_HEADER = "UTC time,Open,High,Low,Close,Volume"
+
+# A bar as written to a CSV file: (timestamp text, open, high, low, close, volume).
+Bar = tuple[str, float, float, float, float, float]
+
+
+def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep merge: nested dicts are merged key by key, anything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@pytest.fixture(scope="session")
+def example_dict() -> dict[str, Any]:
+    """The bundled example config as a plain dict (a fresh copy is up to the caller)."""
+    return json.loads(omega_v2.example_config_path().read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def make_config(example_dict: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """`make_config(overrides=None, **top_level)` -> a new config dict derived from the example.
+
+    Nested dicts in `overrides` are merged (`{"costs": {"enabled": False}}` keeps the other
+    cost keys). A dict config is not the "example" source, so pass `data_root=example_data_root`
+    when running it on the bundled dataset.
+    """
+
+    def _make(overrides: Mapping[str, Any] | None = None, **top_level: Any) -> dict[str, Any]:
+        return _merge(_merge(example_dict, overrides or {}), top_level)
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def example_data_root() -> Path:
+    return EXAMPLE_DATA_ROOT
+
+
+@pytest.fixture(scope="session")
+def write_csv_dataset() -> Callable[..., dict[str, Path]]:
+    """`write_csv_dataset(root, bid_bars, ask_bars=None, symbol="EURUSD", timeframe="M1")`.
+
+    Writes `{root}/{SYMBOL}/{SYMBOL}_{TF}_BID.csv` and `_ASK.csv` (ask defaults to bid) with the
+    data contract's header; prices are written with `repr`, i.e. exactly. Returns both paths.
+    """
+
+    def _write(
+        root: Path,
+        bid_bars: Iterable[Bar],
+        ask_bars: Iterable[Bar] | None = None,
+        symbol: str = "EURUSD",
+        timeframe: str = "M1",
+    ) -> dict[str, Path]:
+        bid_bars = list(bid_bars)
+        ask_bars = bid_bars if ask_bars is None else list(ask_bars)
+        directory = Path(root) / symbol
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = {}
+        for side, bars in (("BID", bid_bars), ("ASK", ask_bars)):
+            lines = [CSV_HEADER]
+            lines += [",".join([ts, *(repr(float(v)) for v in values)]) for ts, *values in bars]
+            path = directory / f"{symbol}_{timeframe}_{side}.csv"
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            paths[side.lower()] = path
+        return paths
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def rust_binary() -> Path:
+    """The release binary `target/release/omega_v2`, or skip when it is not built."""
+    if not RUST_BINARY.is_file():
+        pytest.skip(f"Rust binary not built: {RUST_BINARY} (cargo build --release --bin omega_v2)")
+    return RUST_BINARY
+
+
+@pytest.fixture(scope="session")
+def long_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten years of seeded synthetic EURUSD M1 bid/ask (parquet), generated once per session
+    with the Rust binary (built first if missing). Returns the data root."""
+    if not RUST_BINARY.is_file():
+        if shutil.which("cargo") is None:
+            pytest.skip("Rust binary missing and cargo not available")
+        subprocess.run(["cargo", "build", "--release", "--bin", "omega_v2"], cwd=REPO, check=True)
+    root = tmp_path_factory.mktemp("synth10y")
+    command = [str(RUST_BINARY), "synth", "--root", str(root), "--timeframes", "M1"]
+    command += ["--start", "2015-01-01", "--end", "2024-12-31"]
+    subprocess.run(
+        command,
+        check=True,
+        capture_output=True,
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def read_jsonl() -> Callable[[Path], list[dict[str, Any]]]:
+    """Parses every line of a `.jsonl` file (each line must be a JSON object)."""
+
+    def _read(path: Path) -> list[dict[str, Any]]:
+        text = Path(path).read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines()]
+
+    return _read
+
+
+@pytest.fixture(scope="session")
+def files_under() -> Callable[[Path], dict[Path, bytes]]:
+    """Every regular file below a directory, with its bytes."""
+
+    def _files(root: Path) -> dict[Path, bytes]:
+        root = Path(root)
+        if not root.exists():
+            return {}
+        return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    return _files
+
+
+@pytest.fixture(scope="session")
+def run_python() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Runs `python -c CODE` (or `python -m ...` with `module=`) in a fresh interpreter of this
+    venv and returns the completed process (text mode, output captured)."""
+
+    def _run(
+        code: str | None = None,
+        *args: str,
+        module: str | None = None,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", module] if module else [sys.executable, "-c", code or ""]
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [*cmd, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+
+    return _run
