@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--timeframes", default="M1", help="comma-separated, e.g. M1,M5")
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     synth.set_defaults(handler=_synth)
+
+    from omega_v2 import bench, profile_diff
+
+    bench.add_parser(sub)
+    profile_diff.add_parser(sub)
     return parser
 
 

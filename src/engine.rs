@@ -202,6 +202,11 @@ impl Book<'_> {
 
     fn trigger_pending(&mut self, t: usize) {
         let Some(order) = self.pending.take() else { return };
+        // One position per symbol: an order cannot add to or replace an open position.
+        if self.position.is_some() {
+            self.counters.orders_cancelled += 1;
+            return;
+        }
         let s = &order.signal;
         match pending_fill(s.kind, s.direction, s.entry_price, self.setup.bars, t) {
             Some(price) => self.open(t, order.signal, price),
@@ -267,6 +272,10 @@ impl Book<'_> {
         }
         match signal.kind {
             OrderKind::Market => {
+                // A market entry supersedes a pending order that has not triggered yet.
+                if self.pending.take().is_some() {
+                    self.counters.orders_cancelled += 1;
+                }
                 let price = signal.entry_price;
                 self.open(t, signal, price);
             }

@@ -37,8 +37,9 @@ pub enum EntryBar {
     Trigger { limit_entry: bool },
 }
 
-/// SL/TP check of SPEC 4. `buffer = pip_size * pip_buffer_factor` widens the SL trigger and
-/// narrows the TP trigger (both conservative). Both hit in one bar: the SL wins.
+/// SL/TP check of SPEC 4. `buffer = pip_size * pip_buffer_factor`: either level counts as hit
+/// once price comes within the buffer of it (long SL: `low <= sl + buffer`, long TP:
+/// `high >= tp - buffer`), and fills at the level. Both hit in one bar: the SL wins.
 pub fn exit_hit(
     d: Direction,
     stop_loss: Option<f64>,
