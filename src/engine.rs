@@ -381,7 +381,7 @@ impl Book<'_> {
             snapshot: p.snapshot,
         };
         debug!(target: "omega_v2::execution", bar = t, direction = trade.direction.as_str(),
-            reason = ?trade.reason, entry_price = trade.entry_price, exit_price = trade.exit_price, size = trade.size,
+            reason = trade.reason.as_str(), entry_price = trade.entry_price, exit_price = trade.exit_price, size = trade.size,
             result = trade.result, fees = trade.fees, "trade closed");
         self.trades.push(trade);
     }

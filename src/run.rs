@@ -417,7 +417,11 @@ fn manifest(loaded: &LoadedData, specs: &MarketSpecs) -> String {
 
 fn log_metrics(m: &Metrics) {
     let get = |k: &str| m.get(k).and_then(|v| v.rounded()).unwrap_or(f64::NAN);
-    info!(total_trades = get("total_trades"), win_rate = get("win_rate"),
+    let trades = match m.get("total_trades") {
+        Some(metrics::Value::Count(n)) => n,
+        _ => 0,
+    };
+    info!(total_trades = trades, win_rate = get("win_rate"),
         profit_net = get("profit_net"), max_drawdown = get("max_drawdown"), profit_factor = get("profit_factor"), "metrics computed");
 }
 

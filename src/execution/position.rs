@@ -5,14 +5,32 @@ use serde::Serialize;
 use crate::market::Direction;
 use crate::strategy::{OrderKind, Snapshot};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitReason {
     StopLoss,
     TakeProfit,
     Timeout,
     EndOfData,
     Signal,
+}
+
+impl ExitReason {
+    /// The name written to trades.json and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExitReason::StopLoss => "stop_loss",
+            ExitReason::TakeProfit => "take_profit",
+            ExitReason::Timeout => "timeout",
+            ExitReason::EndOfData => "end_of_data",
+            ExitReason::Signal => "signal",
+        }
+    }
+}
+
+impl Serialize for ExitReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Which rule set the stop loss in force when the position closed.
