@@ -18,6 +18,7 @@ use crate::metrics::{self, Metrics};
 use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
 use crate::output::meta::{self, GitInfo, Meta};
 use crate::output::{self, equity::write_equity, trades::write_trades, StagingDir};
+use crate::profiling::{ProfilingInput, ProfilingSession};
 use crate::specs::{self, MarketSpecs};
 use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
 use crate::timefmt::format_iso;
@@ -192,6 +193,7 @@ struct Market {
 impl Phases<'_> {
     fn run(&self) -> Result<Summary> {
         let mut timings = PhaseTimings::default();
+        let profiling = self.profiling().then(|| ProfilingSession::start(self.cfg.observability.profiling_frequency_hz));
         let market = timed(&mut timings.data_load_ns, || {
             let _s = info_span!("data_load", component = "data_load", phase = "init").entered();
             self.load_market()
@@ -209,11 +211,16 @@ impl Phases<'_> {
             log_metrics(&m);
             m
         });
-        let run_dir = timed(&mut timings.write_ns, || {
+        let dir = timed(&mut timings.write_ns, || {
             let _s = info_span!("write", component = "output", phase = "finalize").entered();
             self.write(&market, &engine_out, &metrics)
         })?;
         timings.total_ns = self.started.elapsed().as_nanos() as u64;
+        if let Some(session) = profiling {
+            session.finish(&dir, &ProfilingInput { timings: &timings, counters: &engine_out.counters })?;
+        }
+        self.check_cancelled()?;
+        let run_dir = dir.commit()?;
         Ok(self.summary(&market, engine_out.counters, timings, &metrics, run_dir))
     }
 
@@ -329,7 +336,8 @@ impl Phases<'_> {
         self.ctx.profile || self.cfg.observability.profiling_mode
     }
 
-    fn write(&self, market: &Market, out: &EngineOutput, metrics: &Metrics) -> Result<PathBuf> {
+    /// Writes the artefacts into the staging directory; the caller commits it.
+    fn write(&self, market: &Market, out: &EngineOutput, metrics: &Metrics) -> Result<StagingDir> {
         let cfg = self.cfg;
         let bars = &market.loaded.bars;
         let times = &bars.time_ns[market.start_index..];
@@ -345,8 +353,7 @@ impl Phases<'_> {
         equity?;
         output::write_json(&dir, "metrics.json", metrics)?;
         output::write_json(&dir, "meta.json", &self.meta(market, &out.counters))?;
-        self.check_cancelled()?;
-        dir.commit()
+        Ok(dir)
     }
 
     fn meta<'m>(&'m self, market: &'m Market, counters: &'m Counters) -> Meta<'m> {

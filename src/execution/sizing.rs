@@ -134,7 +134,9 @@ mod tests {
         assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.000005), 1.0), SizeDecision::Reject(Rejection::StopTooClose));
         // 100 / (0.5 * 100000) = 0.002 lots < 0.01
         assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(0.6), 1.0), SizeDecision::Reject(Rejection::BelowVolumeMin));
-        // 100 / (0.2 pips * 100000) = 500 lots -> clamped to 200
-        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.00002), 1.0), SizeDecision::Accept { lots: 200.0, clamped: true });
+        // 100 / (0.2 pips * 100000) = 50 lots: within bounds
+        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.00002), 1.0), SizeDecision::Accept { lots: 50.0, clamped: false });
+        // 500 fixed lots -> clamped to volume_max 200
+        assert_eq!(s.size(Sizing::Lots(500.0), Direction::Long, 1.1, None, 1.0), SizeDecision::Accept { lots: 200.0, clamped: true });
     }
 }
