@@ -16,7 +16,8 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint"]
 
-PYTHON = "3.11"
+# The interpreter that runs nox: CI machines have exactly one Python.
+PYTHON = None
 # Pinned so that local and CI formatting agree.
 RUFF = "ruff==0.17.6"
 PY_SOURCES = ("omega_v2", "tests_py", "noxfile.py")

@@ -109,12 +109,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(result) -> None:  # noqa: ANN001 - RunResult, imported lazily
+def _print_summary(result) -> None:
     m, s = result.metrics, result.summary or {}
     d = result.meta["dataset"]
     files = result.log_files
     print()
-    print(f"run {result.run_id}: {d['symbol']} {d['timeframe']} {d['start_time']} -> {d['end_time']} ({d['bars']} bars)")
+    print(
+        f"run {result.run_id}: {d['symbol']} {d['timeframe']} {d['start_time']} -> {d['end_time']} ({d['bars']} bars)"
+    )
     print(
         f"  trades {m['total_trades']}  win_rate {m['win_rate']}  profit_net {m['profit_net']}"
         f"  max_drawdown {m['max_drawdown']}  profit_factor {m['profit_factor']}"
@@ -141,8 +143,13 @@ def _synth(args: argparse.Namespace) -> int:
     from omega_v2.synth import generate
 
     written = generate(
-        args.root, args.start, args.end, symbol=args.symbol, seed=args.seed,
-        timeframes=args.timeframes.split(","), format=args.format,
+        args.root,
+        args.start,
+        args.end,
+        symbol=args.symbol,
+        seed=args.seed,
+        timeframes=args.timeframes.split(","),
+        format=args.format,
     )
     for path in written:
         print(path)
@@ -159,7 +166,9 @@ def _logs(args: argparse.Namespace) -> int:
     var = paths.var_dir(args.var_dir)
     files = paths.log_files(var, args.run_id)
     if not any(f.is_file() for f in files.values()):
-        raise errors.ConfigError(f"no log files for run `{args.run_id}` under {var / 'logs'}", code="config.unknown_run")
+        raise errors.ConfigError(
+            f"no log files for run `{args.run_id}` under {var / 'logs'}", code="config.unknown_run"
+        )
     minimum = _LEVELS.get((args.level or "TRACE").upper())
     if minimum is None:
         raise errors.ConfigError("--level must be one of TRACE, DEBUG, INFO, WARN, ERROR", code="config.invalid")
@@ -173,5 +182,6 @@ def _logs(args: argparse.Namespace) -> int:
         else:
             fields = " ".join(f"{k}={v}" for k, v in (rec["fields"] or {}).items())
             span = f" {rec['span']}" if rec["span"] else ""
-            print(f"{rec['timestamp']} {rec['level']:<5} {rec['source']:<6}{span} {rec['target']}: {rec['message']} {fields}".rstrip())
+            head = f"{rec['timestamp']} {rec['level']:<5} {rec['source']:<6}{span} {rec['target']}"
+            print(f"{head}: {rec['message']} {fields}".rstrip())
     return 0

@@ -183,12 +183,8 @@ Float = Annotated[float, Strict(), AllowInfNan(False)]
 PositiveFloat = Annotated[Float, Field(gt=0)]
 NonNegativeFloat = Annotated[Float, Field(ge=0)]
 Bool = Annotated[bool, Strict()]
-Timeframe = Annotated[
-    Literal["M1", "M5", "M15", "M30", "H1", "H4", "D1"], BeforeValidator(_upper)
-]
-Currency = Annotated[
-    str, Strict(), BeforeValidator(_upper), AfterValidator(_check_currency)
-]
+Timeframe = Annotated[Literal["M1", "M5", "M15", "M30", "H1", "H4", "D1"], BeforeValidator(_upper)]
+Currency = Annotated[str, Strict(), BeforeValidator(_upper), AfterValidator(_check_currency)]
 IsoDate = Annotated[str, Strict(), AfterValidator(_check_date)]
 HhMm = Annotated[str, Strict(), AfterValidator(_check_hhmm)]
 Seed = Annotated[int, Strict(), Field(ge=0, lt=_SEED_LIMIT)]
@@ -230,9 +226,7 @@ def _unknown_parameter(model: type[StrategyParameters], name: str) -> InitErrorD
     known = sorted(model.model_fields)
     hint = _did_you_mean(name, known) or f" (parameters: {', '.join(known)})"
     message = f"is not a parameter of strategy `{model.strategy_name}`{hint}"
-    return InitErrorDetails(
-        type=_rule(message, CODE_STRATEGY_PARAMETER), loc=(name,), input=None
-    )
+    return InitErrorDetails(type=_rule(message, CODE_STRATEGY_PARAMETER), loc=(name,), input=None)
 
 
 class SmaCrossoverParameters(StrategyParameters):
@@ -270,12 +264,8 @@ class MeanReversionZScoreParameters(StrategyParameters):
     kalman_r: PositiveFloat = 1.0
     kalman_q: PositiveFloat = 0.1
     tp_min_distance: NonNegativeFloat = 0.0010
-    direction_filter: Annotated[
-        Literal["long", "short", "both"], BeforeValidator(_lower)
-    ] = "both"
-    enabled_scenarios: list[Annotated[Int, Field(ge=1, le=6)]] = Field(
-        default_factory=lambda: [1], min_length=1
-    )
+    direction_filter: Annotated[Literal["long", "short", "both"], BeforeValidator(_lower)] = "both"
+    enabled_scenarios: list[Annotated[Int, Field(ge=1, le=6)]] = Field(default_factory=lambda: [1], min_length=1)
     cooldown_bars: Int = Field(0, ge=0)
 
     @field_validator("enabled_scenarios")
@@ -288,16 +278,14 @@ class MeanReversionZScoreParameters(StrategyParameters):
                 # An unimplemented scenario must fail loudly, never run with 0 trades.
                 implemented = ", ".join(map(str, _IMPLEMENTED_SCENARIOS))
                 raise _rule(
-                    f"scenario {scenario} is not implemented yet "
-                    f"(implemented: {implemented})",
+                    f"scenario {scenario} is not implemented yet (implemented: {implemented})",
                     CODE_UNSUPPORTED,
                 )
         return scenarios
 
 
 STRATEGIES: dict[str, type[StrategyParameters]] = {
-    model.strategy_name: model
-    for model in (SmaCrossoverParameters, MeanReversionZScoreParameters)
+    model.strategy_name: model for model in (SmaCrossoverParameters, MeanReversionZScoreParameters)
 }
 
 
@@ -313,9 +301,7 @@ class Timeframes(_Section):
 
     @field_validator("additional")
     @classmethod
-    def _dedup_without_primary(
-        cls, additional: list[str], info: ValidationInfo
-    ) -> list[str]:
+    def _dedup_without_primary(cls, additional: list[str], info: ValidationInfo) -> list[str]:
         if info.data.get("primary") in additional:
             raise _rule("must not contain the primary timeframe")
         return _dedup(additional)
@@ -331,10 +317,7 @@ class Session(_Section):
     @classmethod
     def _not_empty(cls, end: str, info: ValidationInfo) -> str:
         if end == info.data.get("start"):
-            raise _rule(
-                "must differ from `start` (an empty session); "
-                "set `sessions` to null for always open"
-            )
+            raise _rule("must differ from `start` (an empty session); set `sessions` to null for always open")
         return end
 
 
@@ -362,9 +345,7 @@ class NewsFilter(_Section):
     enabled: Bool = False
     minutes_before: Int = Field(30, ge=0)
     minutes_after: Int = Field(30, ge=0)
-    min_impact: Annotated[Literal["low", "medium", "high"], BeforeValidator(_lower)] = (
-        "high"
-    )
+    min_impact: Annotated[Literal["low", "medium", "high"], BeforeValidator(_lower)] = "high"
     # Empty = the symbol's base and quote currencies (resolved by the engine).
     currencies: list[Currency] = Field(default_factory=list)
 
@@ -426,9 +407,7 @@ class OmegaConfig(_Section):
     end_date: IsoDate
     run_mode: Annotated[Literal["dev", "prod"], BeforeValidator(_lower)] = "dev"
     data_mode: Annotated[Literal["candle", "tick"], BeforeValidator(_lower)] = "candle"
-    execution_variant: Annotated[
-        Literal["v2", "v1_parity"], BeforeValidator(_lower)
-    ] = "v2"
+    execution_variant: Annotated[Literal["v2", "v1_parity"], BeforeValidator(_lower)] = "v2"
     rng_seed: Seed | None = Field(None, validate_default=True)
     timeframes: Timeframes = Field(default_factory=Timeframes)
     warmup_bars: Int = Field(500, ge=0)
@@ -436,9 +415,7 @@ class OmegaConfig(_Section):
     account: Account = Field(default_factory=Account)
     costs: Costs = Field(default_factory=Costs)
     news_filter: NewsFilter = Field(default_factory=NewsFilter)
-    strategy_parameters: SerializeAsAny[StrategyParameters] = Field(
-        default_factory=dict, validate_default=True
-    )
+    strategy_parameters: SerializeAsAny[StrategyParameters] = Field(default_factory=dict, validate_default=True)
     trade_management: TradeManagement = Field(default_factory=TradeManagement)
     observability: Observability = Field(default_factory=Observability)
     metrics: dict[str, JsonValue] = Field(default_factory=dict)
@@ -450,19 +427,14 @@ class OmegaConfig(_Section):
     def _supported_schema(cls, value: Any) -> str:
         if isinstance(value, str) and value.strip() in _SCHEMA_VERSIONS:
             return _SCHEMA_VERSIONS[value.strip()]
-        raise _rule(
-            'is not supported; supported versions: "2" ("2.0" is accepted as "2")'
-        )
+        raise _rule('is not supported; supported versions: "2" ("2.0" is accepted as "2")')
 
     @field_validator("strategy_name")
     @classmethod
     def _registered_strategy(cls, name: str) -> str:
         if name not in STRATEGIES:
             known = sorted(STRATEGIES)
-            raise _rule(
-                f"is not a registered strategy (registered: {', '.join(known)})"
-                + _did_you_mean(name, known)
-            )
+            raise _rule(f"is not a registered strategy (registered: {', '.join(known)})" + _did_you_mean(name, known))
         return name
 
     @field_validator("symbol")
@@ -471,8 +443,7 @@ class OmegaConfig(_Section):
         known, path = _known_symbols()
         if symbol not in known:
             raise _rule(
-                f"is not in the symbol specs ({path}; "
-                f"known symbols: {', '.join(known)})" + _did_you_mean(symbol, known)
+                f"is not in the symbol specs ({path}; known symbols: {', '.join(known)})" + _did_you_mean(symbol, known)
             )
         return symbol
 
@@ -495,9 +466,7 @@ class OmegaConfig(_Section):
     @classmethod
     def _candle_only(cls, mode: str) -> str:
         if mode == "tick":
-            raise _rule(
-                'tick mode is not yet supported; use "candle"', CODE_UNSUPPORTED
-            )
+            raise _rule('tick mode is not yet supported; use "candle"', CODE_UNSUPPORTED)
         return mode
 
     @field_validator("execution_variant")
@@ -520,14 +489,10 @@ class OmegaConfig(_Section):
 
     @field_validator("strategy_parameters", mode="plain")
     @classmethod
-    def _strategy_parameters(
-        cls, value: Any, info: ValidationInfo
-    ) -> StrategyParameters:
+    def _strategy_parameters(cls, value: Any, info: ValidationInfo) -> StrategyParameters:
         model = STRATEGIES.get(info.data.get("strategy_name", ""))
         if model is None:
-            return (
-                StrategyParameters()
-            )  # strategy_name already failed; avoid follow-up noise
+            return StrategyParameters()  # strategy_name already failed; avoid follow-up noise
         return model.model_validate(value)
 
     @field_validator("metrics")
@@ -539,9 +504,7 @@ class OmegaConfig(_Section):
 
     def model_post_init(self, context: Any, /) -> None:
         """Resolve the seed actually used: the configured one, else OS entropy."""
-        self._effective_seed = (
-            self.rng_seed if self.rng_seed is not None else secrets.randbits(63)
-        )
+        self._effective_seed = self.rng_seed if self.rng_seed is not None else secrets.randbits(63)
 
     @property
     def effective_seed(self) -> int:
@@ -597,14 +560,12 @@ def _check_news_calendar() -> None:
     path = os.environ.get(NEWS_CALENDAR_ENV)
     if not path:
         raise _rule(
-            "needs a news calendar: set the environment variable "
-            f"{NEWS_CALENDAR_ENV} to the calendar file",
+            f"needs a news calendar: set the environment variable {NEWS_CALENDAR_ENV} to the calendar file",
             CODE_ENVIRONMENT,
         )
     if not Path(path).is_file():
         raise _rule(
-            f"needs a news calendar, but {NEWS_CALENDAR_ENV} points to a missing "
-            f"file: {path}",
+            f"needs a news calendar, but {NEWS_CALENDAR_ENV} points to a missing file: {path}",
             CODE_ENVIRONMENT,
         )
 
@@ -623,9 +584,7 @@ def _all_finite(value: Any) -> bool:
 # Unknown keys
 
 
-def _unknown_keys(
-    raw: Mapping[Any, Any], model: type[BaseModel], prefix: str = ""
-) -> list[tuple[str, str]]:
+def _unknown_keys(raw: Mapping[Any, Any], model: type[BaseModel], prefix: str = "") -> list[tuple[str, str]]:
     """(dotted path, warning) of each key no model knows.
 
     `metrics` (free-form) and `strategy_parameters` (unknown names are errors) are not
@@ -675,9 +634,7 @@ def _config_error(exc: ValidationError) -> ConfigError:
     """A ConfigError from pydantic's errors: location and rule only, never the input."""
     problems = [
         (_dotted(err["loc"]), _rule_text(err), _error_code(err))
-        for err in exc.errors(
-            include_input=False, include_url=False, include_context=False
-        )
+        for err in exc.errors(include_input=False, include_url=False, include_context=False)
     ]
     texts = [f"`{path}`: {rule}" for path, rule, _ in problems]
     if len(texts) == 1:
@@ -728,9 +685,7 @@ def canonical_json(obj: Any) -> str:
 
     The config hash is defined over this serialisation only; Rust never recomputes it.
     """
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def config_hash(obj: Any) -> str:
@@ -808,9 +763,7 @@ def load_config(
         model=model,
         normalized=normalized,
         canonical_json=canonical_json(normalized),
-        config_hash=config_hash(
-            model.model_dump(mode="json")
-        ),  # seed unresolved: see module doc
+        config_hash=config_hash(model.model_dump(mode="json")),  # seed unresolved: see module doc
         warnings=warnings,
         source=source,
     )
@@ -832,22 +785,15 @@ def _read_source(source: Any) -> tuple[dict[str, Any], str]:
         path = Path(source)
         is_example = path.resolve() == example_config_path()
         return _read_json_file(path), "example" if is_example else str(path)
-    raise TypeError(
-        "load_config expects a dict, a path to a JSON file or a LoadedConfig, "
-        f"not {type(source).__name__}"
-    )
+    raise TypeError(f"load_config expects a dict, a path to a JSON file or a LoadedConfig, not {type(source).__name__}")
 
 
 def _read_json_file(path: Path) -> dict[str, Any]:
     context = {"file": str(path)}
     try:
-        text = path.read_text(
-            encoding="utf-8-sig"
-        )  # tolerate a BOM from Windows editors
+        text = path.read_text(encoding="utf-8-sig")  # tolerate a BOM from Windows editors
     except FileNotFoundError:
-        raise ConfigError(
-            f"config file not found: {path}", code=CODE_FILE_NOT_FOUND, context=context
-        ) from None
+        raise ConfigError(f"config file not found: {path}", code=CODE_FILE_NOT_FOUND, context=context) from None
     except UnicodeDecodeError:  # `from None`: its text would quote the offending bytes
         raise ConfigError(
             f"config file {path} is not UTF-8 text",
@@ -864,8 +810,7 @@ def _read_json_file(path: Path) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
-            f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}",
+            f"config file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             code=CODE_JSON_INVALID,
             context={**context, "line": str(exc.lineno), "column": str(exc.colno)},
         ) from None

@@ -44,9 +44,7 @@ class OmegaError(Exception):
         self.run_id = run_id
         self.code = code or self.default_code
         # Stringified so the context is always JSON- and log-friendly, whoever built it.
-        self.context: dict[str, str] = {
-            str(k): str(v) for k, v in (context or {}).items()
-        }
+        self.context: dict[str, str] = {str(k): str(v) for k, v in (context or {}).items()}
 
     def __str__(self) -> str:
         if self.run_id is None:
@@ -100,7 +98,7 @@ class OutputError(OmegaError):
     default_code = "output.failed"
 
 
-class RunCancelled(OmegaError, KeyboardInterrupt):
+class RunCancelled(OmegaError, KeyboardInterrupt):  # noqa: N818 - the name is SPEC 7's
     """The run was cancelled (Ctrl-C or the API's cancel token).
 
     It is a ``KeyboardInterrupt`` so generic Ctrl-C handling works, and an

@@ -26,12 +26,14 @@ from omega_v2.runner import paths_or_example
 SUMMARY_METRICS = ("total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily")
 
 
-def expand_grid(base: Mapping[str, Any], grid: Mapping[str, Iterable[Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def expand_grid(
+    base: Mapping[str, Any], grid: Mapping[str, Iterable[Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(grid point, config) per combination; keys are dotted paths (`strategy_parameters.fast`)."""
     keys = list(grid)
     expanded = []
     for values in itertools.product(*(list(grid[k]) for k in keys)):
-        point = dict(zip(keys, values))
+        point = dict(zip(keys, values, strict=True))
         cfg = copy.deepcopy(dict(base))
         for key, value in point.items():
             _set_path(cfg, key, value)
@@ -101,7 +103,9 @@ def sweep(
         if own:
             pool.shutdown()
     rows.sort(key=lambda r: _rank_key(r, rank_by))
-    _write_summary(var / "results" / "sweeps" / f"sweep-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.csv", rows)
+    _write_summary(
+        var / "results" / "sweeps" / f"sweep-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.getpid()}.csv", rows
+    )
     try:
         import pandas as pd
     except ImportError:

@@ -18,7 +18,7 @@ def generate(
     symbol: str = "EURUSD",
     seed: int = 7,
     timeframes: Sequence[str] = ("M1",),
-    format: str = "parquet",  # noqa: A002 - mirrors the CLI option
+    format: str = "parquet",
 ) -> list[Path]:
     """Writes `{root}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.{parquet|csv}` for each timeframe (all
     aggregated from one M1 walk, so they agree) for the inclusive dates; returns the paths.

@@ -159,7 +159,8 @@ impl RunConfig {
             return fail("account.risk_per_trade", "must be a positive number");
         }
         let c = &self.costs;
-        if [c.fee_multiplier, c.slippage_multiplier, c.spread_multiplier].iter().any(|m| !(*m >= 0.0 && m.is_finite())) {
+        if [c.fee_multiplier, c.slippage_multiplier, c.spread_multiplier].iter().any(|m| !(*m >= 0.0 && m.is_finite()))
+        {
             return fail("costs", "multipliers must be finite and >= 0");
         }
         if matches!(c.pip_buffer_factor, Some(f) if !(f >= 0.0 && f.is_finite())) {
@@ -203,7 +204,9 @@ fn config_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Engin
         format!("missing field {}", missing.split(" at line").next().unwrap_or(""))
     } else {
         match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "the file is not valid JSON".to_owned(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "the file is not valid JSON".to_owned()
+            }
             _ => "wrong type or unsupported value".to_owned(),
         }
     };
@@ -221,7 +224,8 @@ fn config_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> Engin
 
 fn parse_config_date(s: &str, field: &'static str) -> Result<i64> {
     crate::timefmt::parse_date(s).ok_or_else(|| {
-        EngineError::config("config.invalid", format!("config field `{field}` must be a date YYYY-MM-DD")).with("field", field)
+        EngineError::config("config.invalid", format!("config field `{field}` must be a date YYYY-MM-DD"))
+            .with("field", field)
     })
 }
 

@@ -22,7 +22,9 @@ pub struct SynthRequest<'a> {
 
 /// Writes `{root}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.{ext}` for every timeframe; returns the paths.
 pub fn generate(req: &SynthRequest) -> Result<Vec<PathBuf>> {
-    let bad = |field: &'static str, rule: &str| EngineError::config("config.synth", format!("`{field}` {rule}")).with("field", field);
+    let bad = |field: &'static str, rule: &str| {
+        EngineError::config("config.synth", format!("`{field}` {rule}")).with("field", field)
+    };
     let start = parse_date(req.start_date).ok_or_else(|| bad("start_date", "must be YYYY-MM-DD"))?;
     let end = parse_date(req.end_date).ok_or_else(|| bad("end_date", "must be YYYY-MM-DD"))? + NANOS_PER_DAY;
     if start >= end {

@@ -53,7 +53,10 @@ impl EntryGates {
     fn check(&self, time_ns: i64, t: usize, last_exit: Option<usize>) -> Option<Blocked> {
         if !self.sessions.is_empty() {
             let minute = crate::timefmt::minute_of_day(time_ns);
-            let open = self.sessions.iter().any(|&(s, e)| if e > s { minute >= s && minute < e } else { minute >= s || minute < e });
+            let open =
+                self.sessions
+                    .iter()
+                    .any(|&(s, e)| if e > s { minute >= s && minute < e } else { minute >= s || minute < e });
             if !open {
                 return Some(Blocked::Session);
             }
@@ -154,7 +157,7 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
         counters: Counters::default(),
     };
     for t in setup.start_index..n {
-        if (t - setup.start_index) % CANCEL_CHECK_BARS == 0 && cancelled() {
+        if (t - setup.start_index).is_multiple_of(CANCEL_CHECK_BARS) && cancelled() {
             return Err(EngineError::cancelled());
         }
         let _bar = setup.profiling.then(|| tracing::debug_span!("bar", index = t).entered());
@@ -219,8 +222,11 @@ impl Book<'_> {
         if p.entry_index == t && p.entry_kind == OrderKind::Market {
             return;
         }
-        let entry_bar =
-            if p.entry_index == t { EntryBar::Trigger { limit_entry: p.entry_kind == OrderKind::Limit } } else { EntryBar::No };
+        let entry_bar = if p.entry_index == t {
+            EntryBar::Trigger { limit_entry: p.entry_kind == OrderKind::Limit }
+        } else {
+            EntryBar::No
+        };
         match exit_hit(p.direction, p.stop_loss, p.take_profit, self.setup.pip_buffer, self.setup.bars, t, entry_bar) {
             Some(ExitHit::StopLoss(price)) => self.close(t, price, ExitReason::StopLoss),
             Some(ExitHit::TakeProfit(price)) => self.close(t, price, ExitReason::TakeProfit),

@@ -78,8 +78,14 @@ impl EngineError {
 
     /// An I/O failure on `path` while writing artefacts or logs.
     pub fn output_io(action: &str, path: &Path, err: &std::io::Error) -> Self {
-        Self::output("output.io", format!("cannot {action} {}: {err}; check that the directory is writable and the disk has space", path.display()))
-            .with_file(path)
+        Self::output(
+            "output.io",
+            format!(
+                "cannot {action} {}: {err}; check that the directory is writable and the disk has space",
+                path.display()
+            ),
+        )
+        .with_file(path)
     }
 }
 

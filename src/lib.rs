@@ -2,10 +2,12 @@
 //! artefacts and per-run observability. The PyO3 bindings live behind the `python` feature so
 //! that `cargo test` needs no Python interpreter at link time.
 
+#[cfg(feature = "python")]
+mod bindings;
 pub mod config;
-pub mod engine;
 pub mod data;
 pub mod datasets;
+pub mod engine;
 pub mod error;
 pub mod execution;
 pub mod indicators;
@@ -19,5 +21,3 @@ pub mod run;
 pub mod specs;
 pub mod strategy;
 pub mod timefmt;
-#[cfg(feature = "python")]
-mod bindings;

@@ -61,7 +61,13 @@ pub struct Definition {
     pub kind: &'static str,
 }
 
-const fn def(unit: &'static str, description: &'static str, domain: &'static str, source: &'static str, kind: &'static str) -> Definition {
+const fn def(
+    unit: &'static str,
+    description: &'static str,
+    domain: &'static str,
+    source: &'static str,
+    kind: &'static str,
+) -> Definition {
     Definition { unit, description, domain, source, kind }
 }
 

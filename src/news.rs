@@ -13,8 +13,11 @@ pub const CALENDAR_ENV: &str = "OMEGA_NEWS_CALENDAR_FILE";
 /// Blackout intervals for `currencies` from the calendar file in the environment.
 pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
     let path = std::env::var_os(CALENDAR_ENV).ok_or_else(|| {
-        EngineError::config("config.news_calendar", format!("news_filter is enabled but {CALENDAR_ENV} is not set; point it to a calendar CSV"))
-            .with("field", "news_filter.enabled")
+        EngineError::config(
+            "config.news_calendar",
+            format!("news_filter is enabled but {CALENDAR_ENV} is not set; point it to a calendar CSV"),
+        )
+        .with("field", "news_filter.enabled")
     })?;
     blackouts(Path::new(&path), filter, currencies)
 }
@@ -22,12 +25,14 @@ pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<
 pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
     let bad = |row: usize, what: String| EngineError::data("data.news_calendar", what).with_file(path).with("row", row);
     let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| {
-        EngineError::data("data.news_calendar", format!("cannot read news calendar {}: {e}", path.display())).with_file(path)
+        EngineError::data("data.news_calendar", format!("cannot read news calendar {}: {e}", path.display()))
+            .with_file(path)
     })?;
     let headers = reader.headers().map_err(|e| bad(0, format!("bad header: {e}")))?.clone();
     let col = |name: &str| {
         headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            EngineError::data("data.news_calendar", format!("news calendar {} has no `{name}` column", path.display())).with_file(path)
+            EngineError::data("data.news_calendar", format!("news calendar {} has no `{name}` column", path.display()))
+                .with_file(path)
         })
     };
     let (c_time, c_ccy, c_impact) = (col("UTC time")?, col("currency")?, col("impact")?);
@@ -80,7 +85,13 @@ mod tests {
              2025-01-08 10:00:00+00:00,JPY,high,BoJ\n",
         )
         .unwrap();
-        let filter = NewsFilter { enabled: true, minutes_before: 30, minutes_after: 15, min_impact: Impact::Medium, currencies: vec![] };
+        let filter = NewsFilter {
+            enabled: true,
+            minutes_before: 30,
+            minutes_after: 15,
+            min_impact: Impact::Medium,
+            currencies: vec![],
+        };
         let got = blackouts(&path, &filter, &["EUR".into(), "USD".into()]).unwrap();
         let t = |s: &str| parse_timestamp(s).unwrap();
         // 13:00-13:45 and 13:15-14:00 merge; the low-impact and JPY events are ignored
@@ -92,7 +103,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cal.csv");
         std::fs::write(&path, "UTC time,currency,impact\n2025-01-06 13:30:00+00:00,USD,huge\n").unwrap();
-        let filter = NewsFilter { enabled: true, minutes_before: 1, minutes_after: 1, min_impact: Impact::Low, currencies: vec![] };
+        let filter = NewsFilter {
+            enabled: true,
+            minutes_before: 1,
+            minutes_after: 1,
+            min_impact: Impact::Low,
+            currencies: vec![],
+        };
         let err = blackouts(&path, &filter, &["USD".into()]).unwrap_err();
         assert_eq!(err.context.get("row").map(String::as_str), Some("1"));
     }

@@ -165,7 +165,11 @@ fn ensure_unused(ctx: &RunContext) -> Result<()> {
     match candidates.iter().find(|p| p.exists()) {
         Some(taken) => Err(EngineError::output(
             "output.exists",
-            format!("run_id `{}` is already used ({} exists); choose another run_id or remove that run", ctx.run_id, taken.display()),
+            format!(
+                "run_id `{}` is already used ({} exists); choose another run_id or remove that run",
+                ctx.run_id,
+                taken.display()
+            ),
         )
         .with_file(taken)),
         None => Ok(()),
@@ -193,7 +197,8 @@ struct Market {
 impl Phases<'_> {
     fn run(&self) -> Result<Summary> {
         let mut timings = PhaseTimings::default();
-        let profiling = self.profiling().then(|| ProfilingSession::start(self.cfg.observability.profiling_frequency_hz));
+        let profiling =
+            self.profiling().then(|| ProfilingSession::start(self.cfg.observability.profiling_frequency_hz));
         let market = timed(&mut timings.data_load_ns, || {
             let _s = info_span!("data_load", component = "data_load", phase = "init").entered();
             self.load_market()
@@ -250,13 +255,20 @@ impl Phases<'_> {
         // A warmup shortfall starts the run later by that many bars, never silently.
         let start_index = loaded.first_trading_index + shortfall.shortfall_bars;
         if shortfall.shortfall_bars > 0 {
-            warn!(requested = shortfall.requested_bars, available = shortfall.available_bars,
-                shortfall = shortfall.shortfall_bars, "warmup shortfall: the run starts later by the missing bars");
+            warn!(
+                requested = shortfall.requested_bars,
+                available = shortfall.available_bars,
+                shortfall = shortfall.shortfall_bars,
+                "warmup shortfall: the run starts later by the missing bars"
+            );
         }
         if start_index >= loaded.bars.len() {
             return Err(EngineError::data(
                 "data.not_enough_bars",
-                format!("no bars left to trade after {} warmup bars; extend the date range or lower warmup_bars", cfg.warmup_bars),
+                format!(
+                    "no bars left to trade after {} warmup bars; extend the date range or lower warmup_bars",
+                    cfg.warmup_bars
+                ),
             ));
         }
         let news_blackouts = if cfg.news_filter.enabled {
@@ -269,11 +281,18 @@ impl Phases<'_> {
             Vec::new()
         };
         let g = &loaded.governance;
-        info!(rows = loaded.bars.len(), trading_bars = loaded.bars.len() - start_index,
-            bid_rows = g.alignment.bid_rows, ask_rows = g.alignment.ask_rows,
-            dropped_bid_only = g.alignment.dropped_bid_only, dropped_ask_only = g.alignment.dropped_ask_only,
-            missing_bars = g.gaps.missing_bars, gap_count = g.gaps.gap_count,
-            duplicates_dropped = g.duplicates_dropped.bid + g.duplicates_dropped.ask, "data loaded");
+        info!(
+            rows = loaded.bars.len(),
+            trading_bars = loaded.bars.len() - start_index,
+            bid_rows = g.alignment.bid_rows,
+            ask_rows = g.alignment.ask_rows,
+            dropped_bid_only = g.alignment.dropped_bid_only,
+            dropped_ask_only = g.alignment.dropped_ask_only,
+            missing_bars = g.gaps.missing_bars,
+            gap_count = g.gaps.gap_count,
+            duplicates_dropped = g.duplicates_dropped.bid + g.duplicates_dropped.ask,
+            "data loaded"
+        );
         let manifest_sha256 = manifest(&loaded, &specs);
         Ok(Market { loaded, specs, start_index, news_blackouts, manifest_sha256 })
     }
@@ -361,7 +380,8 @@ impl Phases<'_> {
         let loaded = &market.loaded;
         let times = &loaded.bars.time_ns;
         let (first, last) = (times[market.start_index], times[times.len() - 1]);
-        let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+        let now_ns =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
         Meta {
             run_id: &self.ctx.run_id,
             status: "success",
@@ -369,7 +389,11 @@ impl Phases<'_> {
             generated_at_ns: now_ns,
             engine: meta::Engine::CURRENT,
             git: self.ctx.git.as_ref(),
-            config: meta::ConfigRef { hash: &self.ctx.config_hash, source: &self.ctx.config_source, allowlisted: self.allowlisted },
+            config: meta::ConfigRef {
+                hash: &self.ctx.config_hash,
+                source: &self.ctx.config_source,
+                allowlisted: self.allowlisted,
+            },
             dataset: meta::Dataset {
                 symbol: &cfg.symbol,
                 timeframe: cfg.timeframes.primary.as_str(),
@@ -381,20 +405,40 @@ impl Phases<'_> {
                 warmup_bars_used: market.start_index,
                 manifest_sha256: &market.manifest_sha256,
                 files: &loaded.files,
-                specs: market.specs.sources.iter().map(|s| meta::SpecFile { name: &s.name, sha256: &s.sha256 }).collect(),
+                specs: market
+                    .specs
+                    .sources
+                    .iter()
+                    .map(|s| meta::SpecFile { name: &s.name, sha256: &s.sha256 })
+                    .collect(),
                 governance: &loaded.governance,
             },
-            account: meta::Account { account_currency: &cfg.account.account_currency, initial_balance: cfg.account.initial_balance },
+            account: meta::Account {
+                account_currency: &cfg.account.account_currency,
+                initial_balance: cfg.account.initial_balance,
+            },
             seed: cfg.rng_seed,
-            execution: meta::Execution { execution_variant: "v2", pip_buffer_factor: self.pip_buffer_factor(market), costs_enabled: cfg.costs.enabled },
+            execution: meta::Execution {
+                execution_variant: "v2",
+                pip_buffer_factor: self.pip_buffer_factor(market),
+                costs_enabled: cfg.costs.enabled,
+            },
             counters,
         }
     }
 
-    fn summary(&self, market: &Market, counters: Counters, timings: PhaseTimings, metrics: &Metrics, run_dir: PathBuf) -> Summary {
+    fn summary(
+        &self,
+        market: &Market,
+        counters: Counters,
+        timings: PhaseTimings,
+        metrics: &Metrics,
+        run_dir: PathBuf,
+    ) -> Summary {
         let times = &market.loaded.bars.time_ns;
         let logs = logs_dir(&self.ctx.var_dir);
-        let headline = ["total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily"];
+        let headline =
+            ["total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily"];
         let metrics = headline
             .iter()
             .filter_map(|k| metrics.get(k).map(|v| (k.to_string(), serde_json::to_value(v).unwrap_or_default())))
@@ -428,13 +472,22 @@ fn log_metrics(m: &Metrics) {
         Some(metrics::Value::Count(n)) => n,
         _ => 0,
     };
-    info!(total_trades = trades, win_rate = get("win_rate"),
-        profit_net = get("profit_net"), max_drawdown = get("max_drawdown"), profit_factor = get("profit_factor"), "metrics computed");
+    info!(
+        total_trades = trades,
+        win_rate = get("win_rate"),
+        profit_net = get("profit_net"),
+        max_drawdown = get("max_drawdown"),
+        profit_factor = get("profit_factor"),
+        "metrics computed"
+    );
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     let what = payload.downcast_ref::<&str>().copied().or_else(|| payload.downcast_ref::<String>().map(String::as_str));
-    format!("internal error (panic: {}); the run was aborted, please report it with the run's log files", what.unwrap_or("unknown"))
+    format!(
+        "internal error (panic: {}); the run was aborted, please report it with the run's log files",
+        what.unwrap_or("unknown")
+    )
 }
 
 fn timed<T>(slot: &mut u64, f: impl FnOnce() -> T) -> T {
@@ -474,10 +527,17 @@ impl StrategyVisitor for LoopVisitor<'_> {
             engine::run(strategy, self.setup, self.cancelled)?
         };
         let loop_ns = loop_clock.elapsed().as_nanos() as u64;
-        info!(component = "execution", bars = out.counters.bars_processed, trades = out.counters.trades_emitted,
-            orders_filled = out.counters.orders_filled, rejected = out.counters.rejected_invalid_stop
-                + out.counters.rejected_stop_too_close + out.counters.rejected_below_volume_min,
-            bars_per_sec = out.counters.bars_processed as f64 / (loop_ns.max(1) as f64 / 1e9), "backtest loop finished");
+        info!(
+            component = "execution",
+            bars = out.counters.bars_processed,
+            trades = out.counters.trades_emitted,
+            orders_filled = out.counters.orders_filled,
+            rejected = out.counters.rejected_invalid_stop
+                + out.counters.rejected_stop_too_close
+                + out.counters.rejected_below_volume_min,
+            bars_per_sec = out.counters.bars_processed as f64 / (loop_ns.max(1) as f64 / 1e9),
+            "backtest loop finished"
+        );
         if out.counters.sizes_clamped > 0 {
             warn!(component = "execution", count = out.counters.sizes_clamped, "position sizes clamped to volume_max");
         }

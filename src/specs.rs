@@ -89,8 +89,11 @@ pub fn resolve(symbol: &str) -> Result<MarketSpecs> {
         .map_err(|e| spec_error(&specs_src.name, &format!("is not a valid symbol specs file: {e}")))?;
     let known = specs.keys().cloned().collect::<Vec<_>>().join(", ");
     let symbol_spec = specs.remove(symbol).ok_or_else(|| {
-        EngineError::config("config.unknown_symbol", format!("symbol `{symbol}` has no spec in {}; known: {known}", specs_src.name))
-            .with("field", "symbol")
+        EngineError::config(
+            "config.unknown_symbol",
+            format!("symbol `{symbol}` has no spec in {}; known: {known}", specs_src.name),
+        )
+        .with("field", "symbol")
     })?;
     check_symbol(symbol, &symbol_spec, &specs_src.name)?;
     let costs = costs_for(&costs_text, symbol, &costs_src.name)?;
@@ -115,8 +118,8 @@ fn read_source(env: &str, default_name: &str, default_text: &str) -> Result<(Str
 
 /// Per-symbol entries override individual keys of `default`.
 fn costs_for(text: &str, symbol: &str, name: &str) -> Result<ExecutionCosts> {
-    let file: CostsFile =
-        serde_json::from_str(text).map_err(|e| spec_error(name, &format!("is not a valid execution costs file: {e}")))?;
+    let file: CostsFile = serde_json::from_str(text)
+        .map_err(|e| spec_error(name, &format!("is not a valid execution costs file: {e}")))?;
     let Some(overrides) = file.symbols.get(symbol) else { return Ok(file.default) };
     let mut merged = serde_json::to_value(&file.default).expect("costs serialise to JSON");
     if let (Some(base), Some(over)) = (merged.as_object_mut(), overrides.as_object()) {
@@ -127,8 +130,14 @@ fn costs_for(text: &str, symbol: &str, name: &str) -> Result<ExecutionCosts> {
 
 fn check_symbol(symbol: &str, s: &SymbolSpec, name: &str) -> Result<()> {
     let positive = [s.contract_size, s.pip_size, s.tick_size, s.volume_min, s.volume_step, s.volume_max];
-    if positive.iter().any(|v| !(*v > 0.0 && v.is_finite())) || s.volume_min > s.volume_max || s.min_sl_distance_pips < 0.0 {
-        return Err(spec_error(name, &format!("has an invalid spec for {symbol}: sizes and steps must be positive, volume_min <= volume_max")));
+    if positive.iter().any(|v| !(*v > 0.0 && v.is_finite()))
+        || s.volume_min > s.volume_max
+        || s.min_sl_distance_pips < 0.0
+    {
+        return Err(spec_error(
+            name,
+            &format!("has an invalid spec for {symbol}: sizes and steps must be positive, volume_min <= volume_max"),
+        ));
     }
     Ok(())
 }

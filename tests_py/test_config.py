@@ -84,9 +84,7 @@ RUST_KEYS = {
 }
 
 
-def make(
-    changes: dict[str, Any] | None = None, base: dict[str, Any] = BASE
-) -> dict[str, Any]:
+def make(changes: dict[str, Any] | None = None, base: dict[str, Any] = BASE) -> dict[str, Any]:
     """A copy of `base` with dotted-path changes applied (DELETE removes the key)."""
     raw = copy.deepcopy(base)
     for path, value in (changes or {}).items():
@@ -294,12 +292,8 @@ GOOD = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("changes", "expected"), [g[1:] for g in GOOD], ids=[g[0] for g in GOOD]
-)
-def test_good_inputs_normalise(
-    changes: dict[str, Any], expected: dict[str, Any]
-) -> None:
+@pytest.mark.parametrize(("changes", "expected"), [g[1:] for g in GOOD], ids=[g[0] for g in GOOD])
+def test_good_inputs_normalise(changes: dict[str, Any], expected: dict[str, Any]) -> None:
     loaded = load_config(make(changes))
     for path, value in expected.items():
         assert get(loaded.normalized, path) == value, path
@@ -745,9 +739,7 @@ BAD = [
     [b[1:] for b in BAD],
     ids=[b[0] for b in BAD],
 )
-def test_bad_inputs_raise(
-    changes: dict[str, Any], field: str, fragment: str, code: str
-) -> None:
+def test_bad_inputs_raise(changes: dict[str, Any], field: str, fragment: str, code: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(make(changes))
     err = info.value
@@ -760,9 +752,7 @@ def test_bad_inputs_raise(
 
 def test_several_problems_are_reported_together() -> None:
     with pytest.raises(ConfigError) as info:
-        load_config(
-            make({"warmup_bars": -1, "account.initial_balance": 0, "symbol": DELETE})
-        )
+        load_config(make({"warmup_bars": -1, "account.initial_balance": 0, "symbol": DELETE}))
     err = info.value
     assert "invalid config (3 problems)" in str(err)
     assert err.context["fields"] == "symbol, warmup_bars, account.initial_balance"
@@ -802,10 +792,7 @@ UNKNOWN = [
     ),
     (
         {"account.initial_balnce": 5},
-        (
-            "unknown config key `account.initial_balnce`; "
-            "did you mean `account.initial_balance`?"
-        ),
+        ("unknown config key `account.initial_balnce`; did you mean `account.initial_balance`?"),
     ),
     (
         {"trade_management.trailing": {"distance_pip": 5}},
@@ -832,15 +819,11 @@ def test_unknown_keys_warn_with_suggestion(
     with caplog.at_level(logging.WARNING, logger="omega_v2.config"):
         loaded = load_config(make(changes))
     assert loaded.warnings == (warning,)
-    assert [r.getMessage() for r in caplog.records if r.name == "omega_v2.config"] == [
-        warning
-    ]
+    assert [r.getMessage() for r in caplog.records if r.name == "omega_v2.config"] == [warning]
 
 
 @pytest.mark.parametrize(("changes", "warning"), UNKNOWN)
-def test_strict_mode_rejects_unknown_keys(
-    changes: dict[str, Any], warning: str
-) -> None:
+def test_strict_mode_rejects_unknown_keys(changes: dict[str, Any], warning: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(make(changes), strict=True)
     assert info.value.code == "config.unknown_key"
@@ -886,9 +869,7 @@ def _everything_said(err: BaseException) -> str:
 
 
 @pytest.mark.parametrize("changes", SECRET_INVALID)
-def test_secret_values_never_appear_in_errors(
-    changes: dict[str, Any], caplog: pytest.LogCaptureFixture
-) -> None:
+def test_secret_values_never_appear_in_errors(changes: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG), pytest.raises(ConfigError) as info:
         load_config(make(changes))
     assert SECRET not in _everything_said(info.value)
@@ -897,18 +878,12 @@ def test_secret_values_never_appear_in_errors(
 
 
 def test_secret_in_unknown_keys_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
-    raw = make(
-        {"api_key": SECRET, "account.token": SECRET, "costs.password": {"x": SECRET}}
-    )
+    raw = make({"api_key": SECRET, "account.token": SECRET, "costs.password": {"x": SECRET}})
     with caplog.at_level(logging.DEBUG):
         loaded = load_config(raw)
-    said = (
-        " ".join(loaded.warnings) + caplog.text + loaded.canonical_json + repr(loaded)
-    )
+    said = " ".join(loaded.warnings) + caplog.text + loaded.canonical_json + repr(loaded)
     assert SECRET not in said
-    assert SECRET not in json.dumps(
-        loaded.model.model_dump(mode="json")
-    )  # the hash input
+    assert SECRET not in json.dumps(loaded.model.model_dump(mode="json"))  # the hash input
     assert SECRET not in repr(loaded.model)
     assert len(loaded.warnings) == 3
     with pytest.raises(ConfigError) as info:
@@ -946,17 +921,13 @@ def test_canonical_json_format() -> None:
 
 def test_hash_is_sha256_of_canonical_dump() -> None:
     loaded = load_config(BASE)
-    expected = hashlib.sha256(
-        canonical_json(loaded.model.model_dump(mode="json")).encode()
-    )
+    expected = hashlib.sha256(canonical_json(loaded.model.model_dump(mode="json")).encode())
     assert loaded.config_hash == expected.hexdigest() == config_hash(loaded.normalized)
     assert loaded.canonical_json == canonical_json(loaded.normalized)
 
 
 def test_hash_ignores_key_order_and_whitespace(tmp_path: Path) -> None:
-    raw = make(
-        {"strategy_parameters": {"fast": 5, "slow": 9}, "account.risk_per_trade": 50}
-    )
+    raw = make({"strategy_parameters": {"fast": 5, "slow": 9}, "account.risk_per_trade": 50})
     reordered = dict(reversed(list(raw.items())))
     pretty, compact = tmp_path / "pretty.json", tmp_path / "compact.json"
     pretty.write_text(json.dumps(raw, indent=4), encoding="utf-8")
@@ -986,9 +957,7 @@ def test_unknown_keys_do_not_change_the_hash() -> None:
 
 
 def test_hash_is_defined_with_defaults_applied() -> None:
-    explicit = make(
-        {"run_mode": "dev", "rng_seed": 42, "strategy_parameters": SMA_DEFAULTS}
-    )
+    explicit = make({"run_mode": "dev", "rng_seed": 42, "strategy_parameters": SMA_DEFAULTS})
     normalised = make({"schema_version": "2.0", "symbol": "eurusd"})
     hashes = {load_config(x).config_hash for x in (BASE, explicit, normalised)}
     assert len(hashes) == 1
@@ -1006,16 +975,11 @@ def test_prod_null_seed_resolves_but_keeps_the_hash(
     assert first.model.effective_seed == 11
     assert '"rng_seed":11' in first.canonical_json
     assert first.config_hash == second.config_hash
-    assert (
-        first.config_hash
-        != load_config(make({"run_mode": "prod", "rng_seed": 11})).config_hash
-    )
+    assert first.config_hash != load_config(make({"run_mode": "prod", "rng_seed": 11})).config_hash
 
 
 def test_prod_null_seed_uses_os_entropy() -> None:
-    seeds = {
-        load_config(make({"run_mode": "prod"})).normalized["rng_seed"] for _ in range(3)
-    }
+    seeds = {load_config(make({"run_mode": "prod"})).normalized["rng_seed"] for _ in range(3)}
     assert all(isinstance(s, int) and 0 <= s < 2**63 for s in seeds)
     assert len(seeds) > 1
 
@@ -1025,15 +989,11 @@ def test_prod_null_seed_uses_os_entropy() -> None:
 
 
 def _write_specs(path: Path, symbols: list[str]) -> Path:
-    path.write_text(
-        json.dumps({s: {"pip_size": 0.01} for s in symbols}), encoding="utf-8"
-    )
+    path.write_text(json.dumps({s: {"pip_size": 0.01} for s in symbols}), encoding="utf-8")
     return path
 
 
-def test_symbol_specs_env_override(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_symbol_specs_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = _write_specs(tmp_path / "specs.json", ["XAUUSD", "BTCUSD"])
     monkeypatch.setenv(cfgmod.SYMBOL_SPECS_ENV, str(specs))
     assert load_config(make({"symbol": "xauusd"})).normalized["symbol"] == "XAUUSD"
@@ -1147,10 +1107,7 @@ def test_example_config() -> None:
     # The file spells out every default: it normalises to itself.
     assert n == json.loads(path.read_text(encoding="utf-8"))
     # Pinned: a change here changes every run id and golden file; update deliberately.
-    assert (
-        loaded.config_hash
-        == "3207a504cbd906007d331b9e6fe7586786240821a37563ff0e6a2e6c99e39289"
-    )
+    assert loaded.config_hash == "3207a504cbd906007d331b9e6fe7586786240821a37563ff0e6a2e6c99e39289"
 
 
 def test_allowlisted_fields() -> None:

@@ -30,9 +30,7 @@ CLASSES = [cls for cls, _, _ in HIERARCHY]
 
 
 @pytest.mark.parametrize(("cls", "base", "code"), HIERARCHY)
-def test_hierarchy_and_default_code(
-    cls: type[OmegaError], base: type, code: str
-) -> None:
+def test_hierarchy_and_default_code(cls: type[OmegaError], base: type, code: str) -> None:
     err = cls("boom")
     assert isinstance(err, OmegaError)
     assert isinstance(err, base)
@@ -43,9 +41,7 @@ def test_hierarchy_and_default_code(
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_attributes_and_str(cls: type[OmegaError]) -> None:
-    err = cls(
-        "what went wrong", run_id="r-1", code="x.y", context={"row": 7, "file": "a.csv"}
-    )
+    err = cls("what went wrong", run_id="r-1", code="x.y", context={"row": 7, "file": "a.csv"})
     assert (err.message, err.run_id, err.code) == ("what went wrong", "r-1", "x.y")
     assert err.context == {"row": "7", "file": "a.csv"}  # values stringified
     assert str(err) == "what went wrong (run_id=r-1)"
@@ -66,9 +62,7 @@ def test_context_is_copied() -> None:
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize(
-    "protocol", [0, pickle.DEFAULT_PROTOCOL, pickle.HIGHEST_PROTOCOL]
-)
+@pytest.mark.parametrize("protocol", [0, pickle.DEFAULT_PROTOCOL, pickle.HIGHEST_PROTOCOL])
 def test_pickle_round_trip(cls: type[OmegaError], protocol: int) -> None:
     err = cls(
         "failed",
@@ -113,9 +107,7 @@ def test_copy_keeps_attributes(cls: type[OmegaError]) -> None:
 def test_rust_instantiates_by_name(name: str) -> None:
     # The extension looks classes up by name and passes keyword arguments.
     cls = getattr(errors, name)
-    err = cls(
-        "from rust", run_id="r", code="data.missing_file", context={"file": "x.csv"}
-    )
+    err = cls("from rust", run_id="r", code="data.missing_file", context={"file": "x.csv"})
     assert err.code == "data.missing_file"
     assert err.context == {"file": "x.csv"}
     assert name in errors.__all__
@@ -132,7 +124,4 @@ def test_config_error_is_caught_as_value_error() -> None:
 
 
 def test_repr_names_class_and_code() -> None:
-    assert (
-        repr(DataError("gap", run_id="r"))
-        == "DataError('gap', code='data.invalid', run_id='r')"
-    )
+    assert repr(DataError("gap", run_id="r")) == "DataError('gap', code='data.invalid', run_id='r')"

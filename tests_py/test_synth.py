@@ -17,7 +17,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", "2025-01-06", "2025-01-10", seed=3, timeframes=["M1", "M5"])
     b = generate(tmp_path / "b", "2025-01-06", "2025-01-10", seed=3, timeframes=["M1", "M5"])
     c = generate(tmp_path / "c", "2025-01-06", "2025-01-10", seed=4, timeframes=["M1", "M5"])
-    assert [p.name for p in a] == ["EURUSD_M1_BID.parquet", "EURUSD_M1_ASK.parquet", "EURUSD_M5_BID.parquet", "EURUSD_M5_ASK.parquet"]
+    assert [p.name for p in a] == [
+        "EURUSD_M1_BID.parquet",
+        "EURUSD_M1_ASK.parquet",
+        "EURUSD_M5_BID.parquet",
+        "EURUSD_M5_ASK.parquet",
+    ]
     assert _digest(a) == _digest(b)
     assert _digest(a) != _digest(c)
 

@@ -81,7 +81,8 @@ fn run(raw: &[String]) -> Result<()> {
     let args = Args::parse(raw, &["profile", "quiet"])?;
     let [config_path] = args.positional[..] else { return Err(usage("run takes exactly one CONFIG file")) };
     let text = std::fs::read_to_string(config_path).map_err(|e| {
-        EngineError::config("config.file", format!("cannot read config file {config_path}: {e}")).with("file", config_path)
+        EngineError::config("config.file", format!("cannot read config file {config_path}: {e}"))
+            .with("file", config_path)
     })?;
     // The normalised file holds the canonical JSON, so its hash is the config hash.
     let config_hash = omega_v2::data::sha256_hex(text.trim_end().as_bytes());
@@ -110,7 +111,8 @@ fn run(raw: &[String]) -> Result<()> {
 /// `<UTC start>-<first 8 hex of the config hash>-<8 hex>`, as the Python side (SPEC 8.1).
 fn new_run_id(config_hash: &str) -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let stamp: String = format_iso(now.as_secs() as i64 * 1_000_000_000).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let stamp: String =
+        format_iso(now.as_secs() as i64 * 1_000_000_000).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     // Sub-second time and pid, hashed: distinct per process and per nanosecond.
     let noise = omega_v2::data::sha256_hex(format!("{}-{}", now.as_nanos(), std::process::id()).as_bytes());
     format!("{stamp}-{}-{}", &config_hash[..8], &noise[..8])

@@ -41,9 +41,15 @@ impl CancelToken {
 /// `RunContext`. Returns the run summary as a dict.
 #[pyfunction]
 #[pyo3(signature = (config_json, context, cancel_token=None))]
-fn run(py: Python<'_>, config_json: &str, context: &Bound<'_, PyAny>, cancel_token: Option<&CancelToken>) -> PyResult<Py<PyAny>> {
-    let ctx: RunContext = pythonize::depythonize(context)
-        .map_err(|e| to_py_err(py, &EngineError::config("config.context", format!("invalid run context: {e}")), None))?;
+fn run(
+    py: Python<'_>,
+    config_json: &str,
+    context: &Bound<'_, PyAny>,
+    cancel_token: Option<&CancelToken>,
+) -> PyResult<Py<PyAny>> {
+    let ctx: RunContext = pythonize::depythonize(context).map_err(|e| {
+        to_py_err(py, &EngineError::config("config.context", format!("invalid run context: {e}")), None)
+    })?;
     let flag = cancel_token.map(|t| t.flag.clone()).unwrap_or_default();
     let on_main_thread = is_main_thread(py)?;
     let outcome = py.detach(|| {
@@ -79,6 +85,7 @@ fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
 
 /// Writes a seeded synthetic bid/ask dataset; returns the written file paths.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 #[pyo3(signature = (root, start_date, end_date, *, symbol = "EURUSD", seed = 7, timeframes = vec!["M1".to_owned()], format = "parquet"))]
 fn generate_synthetic_data(
     py: Python<'_>,

@@ -74,7 +74,9 @@ impl CostModel {
         }
         let fee = match self.fee_model {
             FeeModel::PerLot => lots * self.fee_rate,
-            FeeModel::PerMillion | FeeModel::Percent => lots * self.contract_size * price * quote_to_account * self.fee_rate,
+            FeeModel::PerMillion | FeeModel::Percent => {
+                lots * self.contract_size * price * quote_to_account * self.fee_rate
+            }
         };
         fee.max(self.min_fee)
     }
@@ -127,7 +129,13 @@ mod tests {
     }
 
     fn costs(fee: f64, slip: f64) -> Costs {
-        Costs { enabled: true, fee_multiplier: fee, slippage_multiplier: slip, spread_multiplier: 1.0, pip_buffer_factor: None }
+        Costs {
+            enabled: true,
+            fee_multiplier: fee,
+            slippage_multiplier: slip,
+            spread_multiplier: 1.0,
+            pip_buffer_factor: None,
+        }
     }
 
     #[test]

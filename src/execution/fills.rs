@@ -104,7 +104,7 @@ mod tests {
         let b = bar(1.1000, 1.1020, 1.0990, 1.1010);
         assert_eq!(pending_fill(OrderKind::Limit, Direction::Long, 1.0995, &b, 0), Some(1.0995));
         assert_eq!(pending_fill(OrderKind::Limit, Direction::Long, 1.0990, &b, 0), None); // ask.low 1.0991 > 1.0990
-        // gap: the ask opened below the limit -> the better open
+                                                                                          // gap: the ask opened below the limit -> the better open
         assert_eq!(pending_fill(OrderKind::Limit, Direction::Long, 1.1005, &b, 0), Some(b.ask.open[0]));
         // short limit on the bid high
         assert_eq!(pending_fill(OrderKind::Limit, Direction::Short, 1.1015, &b, 0), Some(1.1015));
@@ -127,38 +127,68 @@ mod tests {
     fn long_exits_on_the_bid_with_buffer() {
         let b = bar(1.1000, 1.1020, 1.0990, 1.1010);
         // SL at 1.09896: low 1.0990 <= 1.09896 + 0.00005 -> hit within the buffer, price = level
-        assert_eq!(exit_hit(Direction::Long, Some(1.09896), None, BUF, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(1.09896)));
+        assert_eq!(
+            exit_hit(Direction::Long, Some(1.09896), None, BUF, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(1.09896))
+        );
         // buffer 0: the same stop is not hit
         assert_eq!(exit_hit(Direction::Long, Some(1.09896), None, 0.0, &b, 0, EntryBar::No), None);
         // TP at 1.10204: high 1.1020 >= 1.10204 - 0.00005 -> hit
-        assert_eq!(exit_hit(Direction::Long, None, Some(1.10204), BUF, &b, 0, EntryBar::No), Some(ExitHit::TakeProfit(1.10204)));
+        assert_eq!(
+            exit_hit(Direction::Long, None, Some(1.10204), BUF, &b, 0, EntryBar::No),
+            Some(ExitHit::TakeProfit(1.10204))
+        );
         assert_eq!(exit_hit(Direction::Long, None, Some(1.10204), 0.0, &b, 0, EntryBar::No), None);
         // both in one bar: SL wins
-        assert_eq!(exit_hit(Direction::Long, Some(1.0995), Some(1.1015), 0.0, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(1.0995)));
+        assert_eq!(
+            exit_hit(Direction::Long, Some(1.0995), Some(1.1015), 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(1.0995))
+        );
     }
 
     #[test]
     fn short_exits_on_the_ask_with_buffer() {
         // ask: o 1.1001 h 1.1021 l 1.0991 c 1.1011
         let b = bar(1.1000, 1.1020, 1.0990, 1.1010);
-        assert_eq!(exit_hit(Direction::Short, Some(1.10214), None, BUF, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(1.10214)));
+        assert_eq!(
+            exit_hit(Direction::Short, Some(1.10214), None, BUF, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(1.10214))
+        );
         assert_eq!(exit_hit(Direction::Short, Some(1.10214), None, 0.0, &b, 0, EntryBar::No), None);
-        assert_eq!(exit_hit(Direction::Short, None, Some(1.09906), BUF, &b, 0, EntryBar::No), Some(ExitHit::TakeProfit(1.09906)));
+        assert_eq!(
+            exit_hit(Direction::Short, None, Some(1.09906), BUF, &b, 0, EntryBar::No),
+            Some(ExitHit::TakeProfit(1.09906))
+        );
         assert_eq!(exit_hit(Direction::Short, None, Some(1.09906), 0.0, &b, 0, EntryBar::No), None);
-        assert_eq!(exit_hit(Direction::Short, Some(1.1015), Some(1.0995), 0.0, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(1.1015)));
+        assert_eq!(
+            exit_hit(Direction::Short, Some(1.1015), Some(1.0995), 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(1.1015))
+        );
     }
 
     #[test]
     fn gaps_fill_at_the_open() {
         let b = bar(1.1000, 1.1020, 1.0990, 1.1010);
         // long SL 1.1005 above the bid open 1.1000: the bar opened through the stop
-        assert_eq!(exit_hit(Direction::Long, Some(1.1005), None, 0.0, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(1.1000)));
+        assert_eq!(
+            exit_hit(Direction::Long, Some(1.1005), None, 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(1.1000))
+        );
         // long TP 1.0995 below the open: filled at the better open
-        assert_eq!(exit_hit(Direction::Long, None, Some(1.0995), 0.0, &b, 0, EntryBar::No), Some(ExitHit::TakeProfit(1.1000)));
+        assert_eq!(
+            exit_hit(Direction::Long, None, Some(1.0995), 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::TakeProfit(1.1000))
+        );
         // short SL 1.0995 below the ask open 1.1001 -> 1.1001
-        assert_eq!(exit_hit(Direction::Short, Some(1.0995), None, 0.0, &b, 0, EntryBar::No), Some(ExitHit::StopLoss(b.ask.open[0])));
+        assert_eq!(
+            exit_hit(Direction::Short, Some(1.0995), None, 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::StopLoss(b.ask.open[0]))
+        );
         // short TP 1.1008 above the ask open -> the better open 1.1001
-        assert_eq!(exit_hit(Direction::Short, None, Some(1.1008), 0.0, &b, 0, EntryBar::No), Some(ExitHit::TakeProfit(b.ask.open[0])));
+        assert_eq!(
+            exit_hit(Direction::Short, None, Some(1.1008), 0.0, &b, 0, EntryBar::No),
+            Some(ExitHit::TakeProfit(b.ask.open[0]))
+        );
         // in a trigger bar the position did not exist at the open: the level is used
         let trig = EntryBar::Trigger { limit_entry: false };
         assert_eq!(exit_hit(Direction::Long, Some(1.1005), None, 0.0, &b, 0, trig), Some(ExitHit::StopLoss(1.1005)));
@@ -176,6 +206,9 @@ mod tests {
         assert_eq!(exit_hit(Direction::Long, None, Some(1.1015), 0.0, &b, 0, stop), Some(ExitHit::TakeProfit(1.1015)));
         // short limit: ask low 1.0991, ask close 1.1011
         assert_eq!(exit_hit(Direction::Short, None, Some(1.0995), 0.0, &b, 0, limit), None);
-        assert_eq!(exit_hit(Direction::Short, None, Some(1.1012), 0.0, &b, 0, limit), Some(ExitHit::TakeProfit(1.1012)));
+        assert_eq!(
+            exit_hit(Direction::Short, None, Some(1.1012), 0.0, &b, 0, limit),
+            Some(ExitHit::TakeProfit(1.1012))
+        );
     }
 }

@@ -18,8 +18,11 @@ impl Manager {
     pub fn new(tm: &TradeManagement, pip_size: f64) -> Self {
         Self {
             max_holding_ns: tm.max_holding_minutes.map(|m| m * NANOS_PER_MINUTE),
-            break_even: tm.break_even.enabled.then(|| (tm.break_even.trigger_r, tm.break_even.offset_pips * pip_size)),
-            trailing: tm.trailing.enabled.then(|| (tm.trailing.activation_r, tm.trailing.distance_pips * pip_size)),
+            break_even: tm
+                .break_even
+                .enabled
+                .then_some((tm.break_even.trigger_r, tm.break_even.offset_pips * pip_size)),
+            trailing: tm.trailing.enabled.then_some((tm.trailing.activation_r, tm.trailing.distance_pips * pip_size)),
         }
     }
 

@@ -55,10 +55,18 @@ impl Sizer {
 
     /// Lots for an entry filled at `fill` with stop `stop_loss`. `quote_to_account` converts
     /// one unit of quote currency into account currency at the entry bar.
-    pub fn size(&self, sizing: Sizing, d: Direction, fill: f64, stop_loss: Option<f64>, quote_to_account: f64) -> SizeDecision {
+    pub fn size(
+        &self,
+        sizing: Sizing,
+        d: Direction,
+        fill: f64,
+        stop_loss: Option<f64>,
+        quote_to_account: f64,
+    ) -> SizeDecision {
         if let Some(sl) = stop_loss {
             let distance = (fill - sl) * d.sign();
-            if !(distance > 0.0) {
+            // NaN distances (NaN levels) are invalid too, hence not `distance <= 0.0`.
+            if distance.is_nan() || distance <= 0.0 {
                 return SizeDecision::Reject(Rejection::InvalidStop);
             }
             if distance < self.min_sl_distance {
@@ -67,7 +75,9 @@ impl Sizer {
         }
         let raw = match (sizing, stop_loss) {
             (Sizing::Lots(lots), _) => lots,
-            (Sizing::Risk, Some(sl)) => self.risk_per_trade / ((fill - sl).abs() * self.contract_size * quote_to_account),
+            (Sizing::Risk, Some(sl)) => {
+                self.risk_per_trade / ((fill - sl).abs() * self.contract_size * quote_to_account)
+            }
             (Sizing::Risk, None) => return SizeDecision::Reject(Rejection::InvalidStop),
         };
         self.quantise(raw)
@@ -127,16 +137,34 @@ mod tests {
     #[test]
     fn rejections_and_clamps() {
         let s = sizer();
-        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1005), 1.0), SizeDecision::Reject(Rejection::InvalidStop));
-        assert_eq!(s.size(Sizing::Risk, Direction::Short, 1.1, Some(1.0995), 1.0), SizeDecision::Reject(Rejection::InvalidStop));
+        assert_eq!(
+            s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1005), 1.0),
+            SizeDecision::Reject(Rejection::InvalidStop)
+        );
+        assert_eq!(
+            s.size(Sizing::Risk, Direction::Short, 1.1, Some(1.0995), 1.0),
+            SizeDecision::Reject(Rejection::InvalidStop)
+        );
         assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, None, 1.0), SizeDecision::Reject(Rejection::InvalidStop));
         // 0.05 pips < 0.1 pips minimum distance
-        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.000005), 1.0), SizeDecision::Reject(Rejection::StopTooClose));
+        assert_eq!(
+            s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.000005), 1.0),
+            SizeDecision::Reject(Rejection::StopTooClose)
+        );
         // 100 / (0.5 * 100000) = 0.002 lots < 0.01
-        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(0.6), 1.0), SizeDecision::Reject(Rejection::BelowVolumeMin));
+        assert_eq!(
+            s.size(Sizing::Risk, Direction::Long, 1.1, Some(0.6), 1.0),
+            SizeDecision::Reject(Rejection::BelowVolumeMin)
+        );
         // 100 / (0.2 pips * 100000) = 50 lots: within bounds
-        assert_eq!(s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.00002), 1.0), SizeDecision::Accept { lots: 50.0, clamped: false });
+        assert_eq!(
+            s.size(Sizing::Risk, Direction::Long, 1.1, Some(1.1 - 0.00002), 1.0),
+            SizeDecision::Accept { lots: 50.0, clamped: false }
+        );
         // 500 fixed lots -> clamped to volume_max 200
-        assert_eq!(s.size(Sizing::Lots(500.0), Direction::Long, 1.1, None, 1.0), SizeDecision::Accept { lots: 200.0, clamped: true });
+        assert_eq!(
+            s.size(Sizing::Lots(500.0), Direction::Long, 1.1, None, 1.0),
+            SizeDecision::Accept { lots: 200.0, clamped: true }
+        );
     }
 }

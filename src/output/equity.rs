@@ -80,7 +80,14 @@ mod tests {
     fn cached_timestamps_match_the_plain_formatter() {
         let mut c = DayCachedIso::default();
         let base = 1_735_689_600_000_000_000i64; // 2025-01-01
-        for ns in [base, base + 60_000_000_000, base + 86_340_000_000_000, base + NANOS_PER_DAY, base + NANOS_PER_DAY + 1, base + 3 * NANOS_PER_DAY + 3_723_000_000_000] {
+        for ns in [
+            base,
+            base + 60_000_000_000,
+            base + 86_340_000_000_000,
+            base + NANOS_PER_DAY,
+            base + NANOS_PER_DAY + 1,
+            base + 3 * NANOS_PER_DAY + 3_723_000_000_000,
+        ] {
             assert_eq!(c.format(ns), format_iso(ns));
         }
     }

@@ -17,7 +17,12 @@ enum DirectionFilter {
 
 impl DirectionFilter {
     fn allows(self, d: Direction) -> bool {
-        matches!((self, d), (DirectionFilter::Both, _) | (DirectionFilter::Long, Direction::Long) | (DirectionFilter::Short, Direction::Short))
+        matches!(
+            (self, d),
+            (DirectionFilter::Both, _)
+                | (DirectionFilter::Long, Direction::Long)
+                | (DirectionFilter::Short, Direction::Short)
+        )
     }
 }
 
@@ -49,7 +54,12 @@ impl MeanReversionZScore {
         let ema_len = p.usize("ema_length", 20)?;
         let atr_len = p.usize("atr_length", 14)?;
         let bb_len = p.usize("b_b_length", 20)?;
-        for (name, v, min) in [("window_length", window, 2), ("ema_length", ema_len, 1), ("atr_length", atr_len, 1), ("b_b_length", bb_len, 2)] {
+        for (name, v, min) in [
+            ("window_length", window, 2),
+            ("ema_length", ema_len, 1),
+            ("atr_length", atr_len, 1),
+            ("b_b_length", bb_len, 2),
+        ] {
             if v < min {
                 return Err(p.invalid(name, &format!("must be >= {min}")));
             }
@@ -75,12 +85,17 @@ impl MeanReversionZScore {
             return Err(p.invalid("enabled_scenarios", "must enable at least one scenario"));
         }
         if let Some(s) = scenarios.iter().find(|s| !IMPLEMENTED_SCENARIOS.contains(s)) {
-            return Err(p.invalid("enabled_scenarios", &format!("enables scenario {s}, which is not implemented yet (implemented: 1, 2, 3)")));
+            return Err(p.invalid(
+                "enabled_scenarios",
+                &format!("enables scenario {s}, which is not implemented yet (implemented: 1, 2, 3)"),
+            ));
         }
         let (kalman_r, kalman_q) = (p.f64("kalman_r", 1.0)?, p.f64("kalman_q", 0.1)?);
         let (std_factor, atr_mult) = (p.f64("std_factor", 2.0)?, p.f64("atr_mult", 2.0)?);
         let tp_min_distance = p.f64("tp_min_distance", 0.0010)?;
-        for (name, v) in [("kalman_r", kalman_r), ("kalman_q", kalman_q), ("std_factor", std_factor), ("atr_mult", atr_mult)] {
+        for (name, v) in
+            [("kalman_r", kalman_r), ("kalman_q", kalman_q), ("std_factor", std_factor), ("atr_mult", atr_mult)]
+        {
             if v <= 0.0 {
                 return Err(p.invalid(name, "must be > 0"));
             }
@@ -139,7 +154,7 @@ impl MeanReversionZScore {
             return None;
         }
         let tp = if id == 2 { bands.mid[t] } else { self.series.ema[t] };
-        if id == 3 && !((tp - entry_price(d, t, bars)).abs() >= self.tp_min_distance) {
+        if id == 3 && (tp.is_nan() || (tp - entry_price(d, t, bars)).abs() < self.tp_min_distance) {
             return None;
         }
         self.signal(id, d, t, bars, tp, &[("kalman_z", kz), ("bb_mid", bands.mid[t]), ("ema", self.series.ema[t])])
@@ -157,7 +172,15 @@ impl MeanReversionZScore {
         self.filter.allows(d).then_some(d)
     }
 
-    fn signal(&self, id: u8, d: Direction, t: usize, bars: &Bars, tp: f64, values: &[(&'static str, f64)]) -> Option<Signal> {
+    fn signal(
+        &self,
+        id: u8,
+        d: Direction,
+        t: usize,
+        bars: &Bars,
+        tp: f64,
+        values: &[(&'static str, f64)],
+    ) -> Option<Signal> {
         let entry = entry_price(d, t, bars);
         let (sl, atr) = match d {
             Direction::Long => (bars.bid.low[t] - self.atr_mult * self.series.atr_bid[t], self.series.atr_bid[t]),
