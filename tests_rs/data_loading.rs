@@ -86,12 +86,16 @@ fn write_parquet_side(root: &Path, side: Side, minutes: &[i64], layout: ParquetL
     path
 }
 
-/// Asserts the error code and that the message contains every needle.
+/// Asserts the error code and that the message contains every needle (`SHOW_ERRORS=1` prints
+/// each message, to review their wording).
 #[track_caller]
 fn assert_error(result: Result<LoadedData, EngineError>, code: &str, needles: &[&str]) -> EngineError {
     let err = result.expect_err("expected a data error");
     assert_eq!(err.code, code, "{err}");
     let text = err.to_string();
+    if std::env::var_os("SHOW_ERRORS").is_some() {
+        println!("{code}: {text}");
+    }
     for needle in needles {
         assert!(text.contains(needle), "message lacks {needle:?}: {text}");
     }
@@ -146,8 +150,10 @@ fn write_cols(path: &Path, cols: Vec<Col>) {
                 Values::Float(_) => (PhysicalType::FLOAT, None),
                 Values::Text(_) => (PhysicalType::BYTE_ARRAY, Some(LogicalType::String)),
             };
-            let repetition = if c.optional || !c.nulls.is_empty() { Repetition::OPTIONAL } else { Repetition::REQUIRED };
-            let field = Type::primitive_type_builder(c.name, physical).with_repetition(repetition).with_logical_type(logical);
+            let repetition =
+                if c.optional || !c.nulls.is_empty() { Repetition::OPTIONAL } else { Repetition::REQUIRED };
+            let field =
+                Type::primitive_type_builder(c.name, physical).with_repetition(repetition).with_logical_type(logical);
             Arc::new(field.build().unwrap())
         })
         .collect();
@@ -177,7 +183,8 @@ fn write_cols(path: &Path, cols: Vec<Col>) {
 fn write_typed<T: DataType>(column: &mut SerializedColumnWriter, values: Vec<T::T>, nulls: &[usize], optional: bool) {
     let rows = values.len();
     let defs: Vec<i16> = (0..rows).map(|i| i16::from(!nulls.contains(&i))).collect();
-    let present: Vec<T::T> = values.into_iter().enumerate().filter(|(i, _)| !nulls.contains(i)).map(|(_, v)| v).collect();
+    let present: Vec<T::T> =
+        values.into_iter().enumerate().filter(|(i, _)| !nulls.contains(i)).map(|(_, v)| v).collect();
     column.typed::<T>().write_batch(&present, optional.then_some(&defs[..]), None).unwrap();
 }
 
@@ -198,12 +205,20 @@ fn replace(cols: &mut [Col], name: &str, values: Values) {
 #[test]
 fn missing_file_names_both_expected_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let err = assert_error(load_minutes(dir.path(), 0, 10, 0), "data.missing_file", &["EURUSD_M1_BID.parquet", "EURUSD_M1_BID.csv"]);
+    let err = assert_error(
+        load_minutes(dir.path(), 0, 10, 0),
+        "data.missing_file",
+        &["EURUSD_M1_BID.parquet", "EURUSD_M1_BID.csv"],
+    );
     assert_eq!(err.kind.python_class(), "DataError");
     // One side present is not enough.
     csv_pair(dir.path(), &csv_lines(0..3, false), 3);
     std::fs::remove_file(path_of(dir.path(), Side::Ask, Format::Csv)).unwrap();
-    assert_error(load_minutes(dir.path(), 0, 10, 0), "data.missing_file", &["EURUSD_M1_ASK.parquet", "EURUSD_M1_ASK.csv"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 10, 0),
+        "data.missing_file",
+        &["EURUSD_M1_ASK.parquet", "EURUSD_M1_ASK.csv"],
+    );
 }
 
 #[test]
@@ -218,13 +233,21 @@ fn missing_column_names_column_file_and_found_columns() {
     let path = write_csv(dir.path(), Side::Bid, &[]);
     std::fs::write(&path, "UTC time,Open,High,Low,Volume\n2025-01-06 00:00:00+00:00,1,1,1,1\n").unwrap();
     write_csv(dir.path(), Side::Ask, &csv_lines(0..3, true));
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.missing_column", &["`Close`", "EURUSD_M1_BID.csv", "`Volume`", "columns found"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.missing_column",
+        &["`Close`", "EURUSD_M1_BID.csv", "`Volume`", "columns found"],
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut cols = standard_cols(3);
     cols.retain(|c| c.name != "Volume");
     parquet_pair(dir.path(), cols, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.missing_column", &["`Volume`", "EURUSD_M1_BID.parquet", "`Close`"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.missing_column",
+        &["`Volume`", "EURUSD_M1_BID.parquet", "`Close`"],
+    );
 }
 
 #[test]
@@ -234,7 +257,11 @@ fn bad_values_name_row_line_column_and_text() {
     lines[2] = lines[2].replacen(",1.1007,", ",abc,", 1);
     assert!(lines[2].contains("abc"));
     csv_pair(dir.path(), &lines, 5);
-    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.bad_value", &["EURUSD_M1_BID.csv", "row 3 (line 4)", "`High`", "\"abc\""]);
+    assert_error(
+        load_minutes(dir.path(), 0, 5, 0),
+        "data.bad_value",
+        &["EURUSD_M1_BID.csv", "row 3 (line 4)", "`High`", "\"abc\""],
+    );
 
     lines = csv_lines(0..5, false);
     lines[1] = lines[1].replacen(",1.1001,", ",,", 1);
@@ -244,7 +271,11 @@ fn bad_values_name_row_line_column_and_text() {
     lines = csv_lines(0..5, false);
     lines[3] = lines[3].replacen("2025-01-06T", "2025-01-06X", 1);
     csv_pair(dir.path(), &lines, 5);
-    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.bad_value", &["row 4 (line 5)", "`UTC time`", "2025-01-06X00:03:00Z"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 5, 0),
+        "data.bad_value",
+        &["row 4 (line 5)", "`UTC time`", "2025-01-06X00:03:00Z"],
+    );
 }
 
 #[test]
@@ -253,7 +284,11 @@ fn ragged_csv_rows_are_malformed() {
     let mut lines = csv_lines(0..3, false);
     lines[1].push_str(",extra");
     csv_pair(dir.path(), &lines, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.malformed", &["EURUSD_M1_BID.csv", "line 3", "7 fields"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.malformed",
+        &["EURUSD_M1_BID.csv", "row 2 (line 3)", "7 fields"],
+    );
 }
 
 #[test]
@@ -273,7 +308,11 @@ fn naive_timestamps_are_rejected() {
     let (time, _) = bars_of(&[0, 1, 2], false);
     replace(&mut cols, "UTC time", Values::Timestamp(time, TimeUnit::NANOS, false));
     parquet_pair(dir.path(), cols, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.naive_timestamp", &["EURUSD_M1_BID.parquet", "isAdjustedToUTC=false", "never guesses"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.naive_timestamp",
+        &["EURUSD_M1_BID.parquet", "isAdjustedToUTC=false", "never guesses"],
+    );
 }
 
 #[test]
@@ -281,7 +320,11 @@ fn unsupported_parquet_types_are_named() {
     let cases: Vec<(&str, Values, &[&str])> = vec![
         ("Open", Values::Float(vec![1.1; 3]), &["`Open`", "float32"]),
         ("Close", Values::Text(vec!["1.1"; 3]), &["`Close`", "float64"]),
-        ("UTC time", Values::Int64(bars_of(&[0, 1, 2], false).0.iter().map(|t| t / 1_000_000).collect()), &["`UTC time`", "milliseconds", "row 1"]),
+        (
+            "UTC time",
+            Values::Int64(bars_of(&[0, 1, 2], false).0.iter().map(|t| t / 1_000_000).collect()),
+            &["`UTC time`", "milliseconds", "row 1"],
+        ),
         ("UTC time", Values::Double(vec![1.0; 3]), &["`UTC time`", "timestamp[ns|us|ms, tz=UTC]"]),
     ];
     for (name, values, needles) in cases {
@@ -291,6 +334,31 @@ fn unsupported_parquet_types_are_named() {
         parquet_pair(dir.path(), cols, 3);
         assert_error(load_minutes(dir.path(), 0, 3, 0), "data.unsupported_type", needles);
     }
+}
+
+#[test]
+fn parquet_codecs_this_build_lacks_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = parquet_pair(dir.path(), standard_cols(3), 3);
+    // The test writer leaves data uncompressed; turn the footer's codec fields (thrift compact:
+    // field header 0x15, zigzag 0 = UNCOMPRESSED, then 0x16 of num_values) into GZIP (zigzag 4).
+    let mut bytes = std::fs::read(&path).unwrap();
+    let footer_len = u32::from_le_bytes(bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap()) as usize;
+    let footer = bytes.len() - 8 - footer_len..bytes.len() - 8;
+    let mut patched = 0;
+    for i in footer.start..footer.end - 2 {
+        if bytes[i..i + 3] == [0x15, 0x00, 0x16] {
+            bytes[i + 1] = 0x04;
+            patched += 1;
+        }
+    }
+    assert_eq!(patched, 6, "one codec field per column");
+    std::fs::write(&path, bytes).unwrap();
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.unsupported_codec",
+        &["EURUSD_M1_BID.parquet", "GZIP", "`UTC time`", "snappy"],
+    );
 }
 
 #[test]
@@ -320,7 +388,11 @@ fn parquet_nulls_are_rejected_with_their_row() {
     let mut cols = standard_cols(5);
     cols[4].nulls = vec![2];
     parquet_pair(dir.path(), cols, 5);
-    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.null_value", &["EURUSD_M1_BID.parquet", "row 3 (row group 0)", "`Close`"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 5, 0),
+        "data.null_value",
+        &["EURUSD_M1_BID.parquet", "row 3 (row group 0)", "`Close`"],
+    );
 
     let mut cols = standard_cols(5);
     cols[0].nulls = vec![4];
@@ -335,7 +407,11 @@ fn non_finite_prices_are_rejected() {
         let mut lines = csv_lines(0..3, false);
         lines[1] = lines[1].replacen(",1.1002,", &format!(",{bad},"), 1);
         csv_pair(dir.path(), &lines, 3);
-        assert_error(load_minutes(dir.path(), 0, 3, 0), "data.non_finite", &["EURUSD_M1_BID.csv", "row 2 (line 3)", "`Close`"]);
+        assert_error(
+            load_minutes(dir.path(), 0, 3, 0),
+            "data.non_finite",
+            &["EURUSD_M1_BID.csv", "row 2 (line 3)", "`Close`"],
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let mut cols = standard_cols(3);
@@ -343,7 +419,11 @@ fn non_finite_prices_are_rejected() {
     low[2] = f64::NAN;
     replace(&mut cols, "Low", Values::Double(low));
     parquet_pair(dir.path(), cols, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.non_finite", &["EURUSD_M1_BID.parquet", "row 3 (row group 0)", "`Low`"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.non_finite",
+        &["EURUSD_M1_BID.parquet", "row 3 (row group 0)", "`Low`"],
+    );
 }
 
 #[test]
@@ -352,13 +432,21 @@ fn inconsistent_ohlc_is_rejected() {
     let mut lines = csv_lines(0..3, false);
     lines[2] = csv_line(t0() + 2 * MIN, [1.2, 1.19, 1.1, 1.15]);
     csv_pair(dir.path(), &lines, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.ohlc_inconsistent", &["row 3 (line 4)", "`High`", "max(Open, Close)"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.ohlc_inconsistent",
+        &["row 3 (line 4)", "`High`", "max(Open, Close)"],
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let mut cols = standard_cols(3);
     replace(&mut cols, "Low", Values::Double(vec![1.3; 3]));
     parquet_pair(dir.path(), cols, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.ohlc_inconsistent", &["EURUSD_M1_BID.parquet", "row 1", "`Low`"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.ohlc_inconsistent",
+        &["EURUSD_M1_BID.parquet", "row 1", "`Low`"],
+    );
 }
 
 #[test]
@@ -377,13 +465,21 @@ fn timestamps_must_increase() {
     let dir = tempfile::tempdir().unwrap();
     let lines = csv_lines([0, 1, 3, 2, 4], false);
     csv_pair(dir.path(), &lines, 5);
-    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.not_increasing", &["EURUSD_M1_BID.csv", "row 4 (line 5)", "2025-01-06T00:02:00Z"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 5, 0),
+        "data.not_increasing",
+        &["EURUSD_M1_BID.csv", "row 4 (line 5)", "2025-01-06T00:02:00Z"],
+    );
 
     // Across parquet row groups.
     let dir = tempfile::tempdir().unwrap();
     write_parquet_side(dir.path(), Side::Ask, &[0, 1, 2, 3, 4], ParquetLayout::default());
     write_parquet_side(dir.path(), Side::Bid, &[0, 1, 3, 2, 4], ParquetLayout { nullable: false, row_group_rows: 2 });
-    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.not_increasing", &["EURUSD_M1_BID.parquet", "row 4 (row group 1)"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 5, 0),
+        "data.not_increasing",
+        &["EURUSD_M1_BID.parquet", "row 4 (row group 1)"],
+    );
 }
 
 #[test]
@@ -406,7 +502,11 @@ fn duplicates_identical_are_dropped_and_counted_divergent_are_rejected() {
     let mut lines = csv_lines([0, 1, 2], false);
     lines.insert(2, csv_line(t0() + MIN, [1.1, 1.2, 1.0, 1.15]));
     csv_pair(dir.path(), &lines, 3);
-    assert_error(load_minutes(dir.path(), 0, 3, 0), "data.duplicate_divergent", &["EURUSD_M1_BID.csv", "row 3 (line 4)", "2025-01-06T00:01:00Z"]);
+    assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.duplicate_divergent",
+        &["EURUSD_M1_BID.csv", "row 3 (line 4)", "2025-01-06T00:01:00Z"],
+    );
 }
 
 #[test]
@@ -514,6 +614,22 @@ fn warmup_reaches_across_a_long_hole() {
 }
 
 #[test]
+fn warmup_counts_aligned_bars_when_sides_disagree_before_the_start() {
+    // The ask lacks minutes 17 and 18: five aligned warmup bars reach back to minute 13.
+    for format in [Format::Csv, Format::Parquet] {
+        let dir = tempfile::tempdir().unwrap();
+        let bid: Vec<i64> = (0..30).collect();
+        let ask: Vec<i64> = (0..30).filter(|m| !(17..19).contains(m)).collect();
+        write_pair(dir.path(), &bid, &ask, format);
+        let loaded = load_minutes(dir.path(), 20, 30, 5).unwrap();
+        assert_eq!(loaded.first_trading_index, 5);
+        assert_eq!(loaded.bars.time_ns[..5], [13, 14, 15, 16, 19].map(|i| t0() + i * MIN));
+        let a = &loaded.governance.alignment;
+        assert_eq!((a.bid_rows, a.ask_rows, a.aligned_rows, a.dropped_bid_only), (10, 10, 10, 0));
+    }
+}
+
+#[test]
 fn range_start_is_inclusive_and_end_exclusive() {
     for format in [Format::Csv, Format::Parquet] {
         let dir = tempfile::tempdir().unwrap();
@@ -606,11 +722,22 @@ fn csv_and_parquet_of_the_same_data_load_bit_identical() {
             .map(|format| {
                 let dir = tempfile::tempdir().unwrap();
                 synth::write_dataset(dir.path(), SYMBOL, tf, &bars, format).unwrap();
-                let req = LoadRequest { root: dir.path(), symbol: SYMBOL, timeframe: tf, start_ns: start, end_ns: end, warmup_bars: 50 };
+                let req = LoadRequest {
+                    root: dir.path(),
+                    symbol: SYMBOL,
+                    timeframe: tf,
+                    start_ns: start,
+                    end_ns: end,
+                    warmup_bars: 50,
+                };
                 data::load(&req).unwrap()
             })
             .collect();
-        let bits = |b: &Bars| [&b.bid, &b.ask].map(|s| [&s.open, &s.high, &s.low, &s.close].map(|c| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>()));
+        let bits = |b: &Bars| {
+            [&b.bid, &b.ask].map(|s| {
+                [&s.open, &s.high, &s.low, &s.close].map(|c| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>())
+            })
+        };
         assert_eq!(loaded[0].bars.time_ns, loaded[1].bars.time_ns);
         assert_eq!(bits(&loaded[0].bars), bits(&loaded[1].bars), "{tf:?}");
         assert_eq!(loaded[0].governance, loaded[1].governance);
@@ -660,13 +787,17 @@ fn synth_is_deterministic_and_every_row_valid() {
             assert!(o > 0.0 && l > 0.0 && h >= o.max(cl) && l <= o.min(cl), "row {i}");
         }
     }
-    for (bid, ask) in [(&a.bid.open, &a.ask.open), (&a.bid.high, &a.ask.high), (&a.bid.low, &a.ask.low), (&a.bid.close, &a.ask.close)] {
+    for (bid, ask) in
+        [(&a.bid.open, &a.ask.open), (&a.bid.high, &a.ask.high), (&a.bid.low, &a.ask.low), (&a.bid.close, &a.ask.close)]
+    {
         assert!(bid.iter().zip(ask).all(|(b, a)| b < a));
     }
     // Same seed -> byte-identical files; another seed -> different files; both load cleanly.
     let digests = |bars: &Bars, format: Format| {
         let dir = tempfile::tempdir().unwrap();
         let paths = synth::write_dataset(dir.path(), SYMBOL, Timeframe::M1, bars, format).unwrap();
+        // Written atomically: no temporary file is left beside the two data files.
+        assert_eq!(std::fs::read_dir(dir.path().join(SYMBOL)).unwrap().count(), 2);
         let (start, end) = (bars.time_ns[0], bars.time_ns[bars.len() - 1] + MIN);
         let loaded = data::load(&request(dir.path(), start, end, 0)).unwrap();
         assert_eq!(&loaded.bars, bars);
@@ -684,8 +815,13 @@ fn synth_weeks_have_no_weekend_bars_and_realistic_spreads() {
     assert!(bars.time_ns.iter().all(|&t| omega_v2::timefmt::weekday(omega_v2::timefmt::day_of(t)) < 5));
     let pips: Vec<f64> = bars.bid.close.iter().zip(&bars.ask.close).map(|(b, a)| (a - b) / 1e-4).collect();
     let mean = pips.iter().sum::<f64>() / pips.len() as f64;
-    let at_rollover: Vec<f64> =
-        bars.time_ns.iter().zip(&pips).filter(|(t, _)| omega_v2::timefmt::minute_of_day(**t) == 22 * 60).map(|(_, p)| *p).collect();
+    let at_rollover: Vec<f64> = bars
+        .time_ns
+        .iter()
+        .zip(&pips)
+        .filter(|(t, _)| omega_v2::timefmt::minute_of_day(**t) == 22 * 60)
+        .map(|(_, p)| *p)
+        .collect();
     let rollover_mean = at_rollover.iter().sum::<f64>() / at_rollover.len() as f64;
     assert!((0.3..3.0).contains(&mean), "mean spread {mean} pips");
     assert!(rollover_mean > 2.0 * mean, "rollover spread {rollover_mean} vs {mean}");
@@ -693,24 +829,41 @@ fn synth_weeks_have_no_weekend_bars_and_realistic_spreads() {
 
 // ---- robustness ---------------------------------------------------------------------------
 
+/// Per test thread and format: a data root with a valid pair of minutes 0..8, and the valid bid
+/// file's bytes (the fixture is built once; fuzz cases only overwrite the bid file).
+struct Fixture {
+    dir: tempfile::TempDir,
+    valid_bid: Vec<u8>,
+}
+
+thread_local! {
+    static FIXTURES: [Fixture; 2] = [Format::Csv, Format::Parquet].map(|format| {
+        let dir = tempfile::tempdir().unwrap();
+        let minutes: Vec<i64> = (0..8).collect();
+        write_pair(dir.path(), &minutes, &minutes, format);
+        let valid_bid = std::fs::read(path_of(dir.path(), Side::Bid, format)).unwrap();
+        Fixture { dir, valid_bid }
+    });
+}
+
+fn with_fixture<R>(format: Format, f: impl FnOnce(&Fixture) -> R) -> R {
+    FIXTURES.with(|fixtures| f(&fixtures[usize::from(format == Format::Parquet)]))
+}
+
 /// Writes `bytes` as the bid file (ask valid) and loads; any outcome but a panic is fine.
 fn load_bytes(format: Format, bytes: &[u8]) {
-    let dir = tempfile::tempdir().unwrap();
-    let minutes: Vec<i64> = (0..8).collect();
-    write_pair(dir.path(), &minutes, &minutes, format);
-    std::fs::write(path_of(dir.path(), Side::Bid, format), bytes).unwrap();
-    let _ = load_minutes(dir.path(), 0, 8, 2);
+    with_fixture(format, |fixture| {
+        std::fs::write(path_of(fixture.dir.path(), Side::Bid, format), bytes).unwrap();
+        let _ = load_minutes(fixture.dir.path(), 0, 8, 2);
+    });
 }
 
 fn valid_bytes(format: Format) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let minutes: Vec<i64> = (0..8).collect();
-    write_pair(dir.path(), &minutes, &minutes, format);
-    std::fs::read(path_of(dir.path(), Side::Bid, format)).unwrap()
+    with_fixture(format, |fixture| fixture.valid_bid.clone())
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
 
     #[test]
     fn loaders_never_panic_on_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600), parquet in any::<bool>()) {
@@ -759,38 +912,41 @@ fn every_single_byte_corruption_of_a_parquet_file_is_handled() {
 
 // ---- timing (printed, not asserted) -------------------------------------------------------
 
-#[test]
-fn one_year_m1_parquet_load_timing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (start, end) = (parse_date("2025-01-01").unwrap(), parse_date("2026-01-01").unwrap());
-    let spec = SynthSpec::eurusd(start - 14 * NANOS_PER_DAY, end, 42);
-    let generated = Instant::now();
-    let paths = synth::generate_dataset(&spec, dir.path(), &[Timeframe::M1], Format::Parquet).unwrap();
-    let generated = generated.elapsed();
-    let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
-    let req = LoadRequest { root: dir.path(), symbol: SYMBOL, timeframe: Timeframe::M1, start_ns: start, end_ns: end, warmup_bars: 500 };
-    let _warm = data::load(&req).unwrap();
+/// Best of five loads (after one warm-up load) and the last result.
+fn best_load(req: &LoadRequest) -> (std::time::Duration, LoadedData) {
+    let mut loaded = data::load(req).unwrap();
     let mut best = std::time::Duration::MAX;
-    let mut loaded = None;
     for _ in 0..5 {
         let t = Instant::now();
-        loaded = Some(data::load(&req).unwrap());
+        loaded = data::load(req).unwrap();
         best = best.min(t.elapsed());
     }
-    let loaded = loaded.unwrap();
-    let t = Instant::now();
-    for p in &paths {
-        data::sha256_file(p).unwrap();
+    (best, loaded)
+}
+
+#[test]
+fn one_year_m1_load_timing() {
+    let (start, end) = (parse_date("2025-01-01").unwrap(), parse_date("2026-01-01").unwrap());
+    let m1 = synth::generate_m1(&SynthSpec::eurusd(start - 14 * NANOS_PER_DAY, end, 42));
+    for format in [Format::Parquet, Format::Csv] {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = synth::write_dataset(dir.path(), SYMBOL, Timeframe::M1, &m1, format).unwrap();
+        let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
+        let (best, loaded) = best_load(&request(dir.path(), start, end, 500));
+        let t = Instant::now();
+        for p in &paths {
+            data::sha256_file(p).unwrap();
+        }
+        let hashing = t.elapsed();
+        println!(
+            "one-year M1 {} pair: {} bars ({} warmup), {:.1} MB on disk; load best of 5 = {:.1} ms (sha256 of both files, overlapped on a second thread, alone takes {:.1} ms)",
+            format.extension(),
+            loaded.bars.len(),
+            loaded.first_trading_index,
+            bytes as f64 / 1e6,
+            best.as_secs_f64() * 1e3,
+            hashing.as_secs_f64() * 1e3,
+        );
+        assert_eq!(loaded.first_trading_index, 500);
     }
-    let hashing = t.elapsed();
-    println!(
-        "one-year M1 parquet pair: {} bars ({} warmup), {:.1} MB on disk; load best of 5 = {:.1} ms (incl. sha256 on a second thread; sha256 alone {:.1} ms); generate+write {:.0} ms",
-        loaded.bars.len(),
-        loaded.first_trading_index,
-        bytes as f64 / 1e6,
-        best.as_secs_f64() * 1e3,
-        hashing.as_secs_f64() * 1e3,
-        generated.as_secs_f64() * 1e3
-    );
-    assert_eq!(loaded.first_trading_index, 500);
 }

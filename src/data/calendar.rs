@@ -23,25 +23,26 @@ pub(crate) fn fx_weekday_gaps(time_ns: &[i64], tf: Timeframe) -> Gaps {
     let mut slot = first;
     while slot <= last {
         let day = day_of(slot);
-        let dow = weekday(day);
-        if dow >= 5 {
-            // Jump to the first slot of Monday.
-            slot = (day + 7 - i64::from(dow)) * NANOS_PER_DAY + phase;
+        let day_end = ((day + 1) * NANOS_PER_DAY).min(last + 1);
+        if weekday(day) >= 5 {
+            slot = day_end + phase;
             continue;
         }
-        gaps.expected_bars += 1;
-        while time_ns[next_bar] < slot {
-            next_bar += 1;
+        while slot < day_end {
+            gaps.expected_bars += 1;
+            while time_ns[next_bar] < slot {
+                next_bar += 1;
+            }
+            if time_ns[next_bar] == slot {
+                run = 0;
+            } else {
+                gaps.missing_bars += 1;
+                gaps.gap_count += usize::from(run == 0);
+                run += 1;
+                gaps.largest_gap_bars = gaps.largest_gap_bars.max(run);
+            }
+            slot += step;
         }
-        if time_ns[next_bar] == slot {
-            run = 0;
-        } else {
-            gaps.missing_bars += 1;
-            gaps.gap_count += usize::from(run == 0);
-            run += 1;
-            gaps.largest_gap_bars = gaps.largest_gap_bars.max(run);
-        }
-        slot += step;
     }
     gaps
 }

@@ -25,7 +25,8 @@ const PLAUSIBLE_YEARS: std::ops::RangeInclusive<u32> = 1900..=2200;
 
 pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
     let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
-    let max_rows = file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
+    let max_rows =
+        file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
     let mut reader = ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(file);
     let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let [time_col, open_col, high_col, low_col, close_col] = column_indices(&headers, path)?;
@@ -38,16 +39,16 @@ pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
         let line = record.position().map_or(row + 1, |p| p.line());
         let at = RowRef { row, detail: RowDetail::Line(line) };
         let ns = parse_time(field(&record, time_col), path, at)?;
-        match side.place(ns, at)? {
-            super::side::Placement::Keep => {
-                let mut prices = [0.0; 4];
-                for ((price, col), name) in prices.iter_mut().zip([open_col, high_col, low_col, close_col]).zip(PRICE_COLUMNS) {
-                    *price = parse_price(field(&record, col), path, at, name)?;
-                }
-                side.push(ns, prices, at)?;
+        if side.place(ns, at)? {
+            let mut prices = [0.0; 4];
+            for ((price, col), name) in
+                prices.iter_mut().zip([open_col, high_col, low_col, close_col]).zip(PRICE_COLUMNS)
+            {
+                *price = parse_price(field(&record, col), path, at, name)?;
             }
-            super::side::Placement::After if side.done() => break,
-            _ => {}
+            side.push(ns, prices, at)?;
+        } else if side.done() {
+            break;
         }
     }
     side.finish()
@@ -57,9 +58,8 @@ pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
 fn column_indices(headers: &ByteRecord, path: &Path) -> Result<[usize; 5]> {
     let names: Vec<String> =
         headers.iter().map(|h| String::from_utf8_lossy(h).trim().trim_start_matches('\u{feff}').to_string()).collect();
-    let find = |wanted: &str| {
-        names.iter().position(|n| n == wanted).ok_or_else(|| missing_column(path, wanted, &names))
-    };
+    let find =
+        |wanted: &str| names.iter().position(|n| n == wanted).ok_or_else(|| missing_column(path, wanted, &names));
     find("Volume")?;
     Ok([find(TIME_COLUMN)?, find("Open")?, find("High")?, find("Low")?, find("Close")?])
 }
@@ -129,18 +129,14 @@ fn shorten(raw: &[u8]) -> String {
 fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
     match err.kind() {
         ErrorKind::Io(e) => file_error("data.io", path, format_args!("cannot read: {e}")),
-        ErrorKind::UnequalLengths { pos, expected_len, len } => {
-            let line = pos.as_ref().map_or_else(|| "a row".to_string(), |p| format!("line {}", p.line()));
-            let err = file_error(
-                "data.malformed",
-                path,
-                format_args!("{line} has {len} fields but the header has {expected_len}; every row needs one value per column"),
-            );
-            match pos {
-                Some(p) => err.with("row", p.record()).with("line", p.line()),
-                None => err,
-            }
-        }
+        ErrorKind::UnequalLengths { pos: Some(pos), expected_len, len } => row_error(
+            "data.malformed",
+            path,
+            // The header is record 0, so the record index is the 1-based data row.
+            RowRef { row: pos.record(), detail: RowDetail::Line(pos.line()) },
+            None,
+            format_args!("has {len} fields but the header has {expected_len}; every row needs one value per column"),
+        ),
         _ => file_error("data.malformed", path, format_args!("not a readable CSV file: {err}")),
     }
 }

@@ -175,10 +175,14 @@ fn check_symbol(symbol: &str) -> Result<()> {
 
 /// Loads, validates and aligns the bid/ask bars of `req` (see the module docs and SPEC 3).
 ///
-/// Warmup lookback: each side is first read from `start - (3 * warmup_bars * timeframe + 7
-/// days)`, which covers weekends and ordinary holes. Only if that leaves a warmup shortfall
-/// while either file has rows before that bound is the lookback widened (x8 per pass), so
-/// memory stays proportional to the rows needed even for a ten-year file read for a year.
+/// Warmup: each side keeps at most `warmup_bars` rows before `start_ns`, searched from
+/// `start - (3 * warmup_bars * timeframe + 7 days)` (which covers weekends and ordinary holes);
+/// rows older than that bound are not decoded (parquet row groups are skipped by their
+/// statistics) and only the newest candidates are kept, so memory stays proportional to the
+/// rows needed, even for a ten-year file read for one year, and aligned data never has to be
+/// shifted. If the join then leaves a warmup shortfall while rows were left out (bid and ask
+/// disagree before the start, or a hole longer than the lookback), the files are read again
+/// without the row cap and, if the time bound left rows out, with 8x the lookback per pass.
 /// The file hashes for the manifest are computed on a second thread while the rows are read.
 pub fn load(req: &LoadRequest) -> Result<LoadedData> {
     if req.start_ns >= req.end_ns {
@@ -196,7 +200,8 @@ pub fn load(req: &LoadRequest) -> Result<LoadedData> {
     std::thread::scope(|scope| {
         let hashing = scope.spawn(|| [&bid_path, &ask_path].map(|p| file_digest(p)));
         let loaded = load_bars(req, &bid_path, &ask_path);
-        let digests = hashing.join().map_err(|_| EngineError::internal("data.hash_panicked", "file hashing panicked"))?;
+        let digests =
+            hashing.join().map_err(|_| EngineError::internal("data.hash_panicked", "file hashing panicked"))?;
         let (bars, first_trading_index, governance) = loaded?;
         let [bid, ask] = digests;
         Ok(LoadedData { bars, first_trading_index, governance, files: vec![bid?, ask?] })
@@ -205,22 +210,32 @@ pub fn load(req: &LoadRequest) -> Result<LoadedData> {
 
 fn load_bars(req: &LoadRequest, bid_path: &Path, ask_path: &Path) -> Result<(Bars, usize, Governance)> {
     let mut lookback = initial_lookback(req);
+    let mut keep_before = req.warmup_bars;
     loop {
         let window = side::Window {
             lower: req.start_ns.saturating_sub(lookback),
             start: req.start_ns,
             end: req.end_ns,
             step_ns: req.timeframe.nanos(),
+            keep_before,
         };
         let bid = read_side(bid_path, window)?;
         let ask = read_side(ask_path, window)?;
-        let earlier_rows_exist = bid.first_ns < window.lower || ask.first_ns < window.lower;
+        let skipped = [bid.skipped, ask.skipped];
         let duplicates_dropped = SideCounts { bid: bid.duplicates, ask: ask.duplicates };
-        let (mut bars, alignment) = align::inner_join(bid, ask, req.start_ns);
-        let warmup = align::trim_warmup(&mut bars, req.start_ns, req.warmup_bars);
-        if warmup.shortfall_bars > 0 && earlier_rows_exist && lookback < i64::MAX {
-            lookback = lookback.saturating_mul(8);
-            continue;
+        let (bars, alignment, warmup) = align::align(bid, ask, req.start_ns, req.warmup_bars);
+        if warmup.shortfall_bars > 0 {
+            // Rows that might have filled the warmup were left out: read again without the row
+            // cap and, if the time bound left rows out, with eight times the lookback.
+            let capped = skipped.iter().any(|s| s.over_keep) && keep_before != usize::MAX;
+            let bounded = skipped.iter().any(|s| s.before_lower) && lookback != i64::MAX;
+            if capped || bounded {
+                keep_before = usize::MAX;
+                if bounded {
+                    lookback = lookback.saturating_mul(8);
+                }
+                continue;
+            }
         }
         let first_trading_index = warmup.available_bars;
         if first_trading_index == bars.len() {

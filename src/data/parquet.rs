@@ -8,7 +8,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use ::parquet::basic::{Compression, ConvertedType, LogicalType, Repetition, TimeUnit, Type as PhysicalType};
+use ::parquet::basic::{
+    Compression, CompressionCodec, ConvertedType, LogicalType, Repetition, TimeUnit, Type as PhysicalType,
+};
 use ::parquet::data_type::{DataType, DoubleType, Int64Type};
 use ::parquet::errors::ParquetError;
 use ::parquet::file::metadata::RowGroupMetaData;
@@ -19,7 +21,7 @@ use ::parquet::file::writer::SerializedFileWriter;
 use ::parquet::schema::types::{ColumnDescriptor, Type};
 
 use super::csv::{missing_column, REQUIRED_COLUMNS, TIME_COLUMN};
-use super::side::{file_error, row_error, Placement, RowDetail, RowRef, SideBuilder, SideData, Window};
+use super::side::{columns_mut, file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window};
 use crate::error::{EngineError, Result};
 use crate::market::Ohlc;
 
@@ -31,6 +33,20 @@ const PLAUSIBLE_NS: std::ops::RangeInclusive<i64> = 100_000_000_000_000_000..=4_
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1 << 20;
 
 pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
+    // Backstop for untrusted bytes: the parquet crate asserts on some corrupt metadata (the ones
+    // we know of are checked first, see `check_chunks`); a panic must still become a data error.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_file(path, window))).unwrap_or_else(|panic| {
+        let why =
+            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        Err(file_error(
+            "data.malformed",
+            path,
+            format_args!("the parquet decoder failed on this file ({}); the file is corrupt", why.unwrap_or_default()),
+        ))
+    })
+}
+
+fn read_file(path: &Path, window: Window) -> Result<SideData> {
     let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
     let file_len = file.metadata().map_err(|e| file_error("data.io", path, format_args!("cannot stat: {e}")))?.len();
     let reader = SerializedFileReader::new(file)
@@ -46,13 +62,13 @@ pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
         let rows = usize::try_from(group_meta.num_rows())
             .map_err(|_| file_error("data.malformed", path, format_args!("row group {g} has a negative row count")))?;
         let group_first_row = first_row;
-        first_row += rows as u64;
+        first_row = first_row.saturating_add(rows as u64);
         if side.done() {
             break;
         }
         if let Some((min, max)) = layout.time_range(group_meta) {
             if max < window.lower || min >= window.end {
-                side.note_extent(min, max);
+                side.note_skipped(min, max);
                 continue;
             }
         }
@@ -92,21 +108,16 @@ fn read_group(source: &GroupSource, layout: &Layout, side: &mut SideBuilder, scr
     read_column::<Int64Type>(source, &layout.time, 0, source.rows, &mut scratch.time_ns, &mut scratch.levels)?;
     layout.time.encoding.to_ns(&mut scratch.time_ns, source)?;
 
-    let mut kept = None::<(usize, usize)>;
-    for (i, &ns) in scratch.time_ns.iter().enumerate() {
-        if side.place(ns, source.at(i))? == Placement::Keep {
-            kept = Some((kept.map_or(i, |k| k.0), i + 1));
-        }
+    let kept = side.place_batch(&scratch.time_ns, |i| source.at(i))?;
+    if kept.is_empty() {
+        return Ok(());
     }
-    // Strictly ordered rows make the kept ones one contiguous span.
-    let Some((from, to)) = kept else { return Ok(()) };
     let first_new = side.len();
-    side.time_ns.extend_from_slice(&scratch.time_ns[from..to]);
-    let ohlc = &mut side.ohlc;
-    for (column, out) in layout.prices.iter().zip([&mut ohlc.open, &mut ohlc.high, &mut ohlc.low, &mut ohlc.close]) {
-        read_column::<DoubleType>(source, column, from, to - from, out, &mut scratch.levels)?;
+    side.time_ns.extend_from_slice(&scratch.time_ns[kept.clone()]);
+    for (column, out) in layout.prices.iter().zip(columns_mut(&mut side.ohlc)) {
+        read_column::<DoubleType>(source, column, kept.start, kept.len(), out, &mut scratch.levels)?;
     }
-    side.accept_tail(first_new, |k| source.at(from + k))
+    side.accept_tail(first_new, |k| source.at(kept.start + k))
 }
 
 /// Appends rows `skip..skip + count` of one column to `out`; a null is `data.null_value`.
@@ -250,13 +261,22 @@ impl Layout {
             let (column, descr) = find(name)?;
             match (descr.physical_type(), descr.logical_type_ref()) {
                 (PhysicalType::DOUBLE, None) => Ok(column),
-                (PhysicalType::FLOAT, _) => Err(unsupported(path, name, "is float32, which loses price precision; write float64 (double)")),
-                (physical, logical) => Err(unsupported(path, name, format_args!("has type {physical:?} {logical:?}; prices must be float64 (double)"))),
+                (PhysicalType::FLOAT, _) => {
+                    Err(unsupported(path, name, "is float32, which loses price precision; write float64 (double)"))
+                }
+                (physical, logical) => Err(unsupported(
+                    path,
+                    name,
+                    format_args!("has type {physical:?} {logical:?}; prices must be float64 (double)"),
+                )),
             }
         };
         let prices = [price("Open")?, price("High")?, price("Low")?, price("Close")?];
         let (volume, volume_descr) = find(REQUIRED_COLUMNS[5])?;
-        if !matches!(volume_descr.physical_type(), PhysicalType::DOUBLE | PhysicalType::FLOAT | PhysicalType::INT64 | PhysicalType::INT32) {
+        if !matches!(
+            volume_descr.physical_type(),
+            PhysicalType::DOUBLE | PhysicalType::FLOAT | PhysicalType::INT64 | PhysicalType::INT32
+        ) {
             return Err(unsupported(path, "Volume", "is not numeric"));
         }
         Ok(Self { time: TimeColumn { column: time, encoding }, prices, volume })
@@ -281,21 +301,25 @@ impl Layout {
             let chunk = group.column(column.index);
             let start = chunk.dictionary_page_offset().unwrap_or_else(|| chunk.data_page_offset());
             let len = chunk.compressed_size();
-            let in_file = start >= 0 && len >= 0 && (start as u64).checked_add(len as u64).is_some_and(|end| end <= file_len);
+            let in_file =
+                start >= 0 && len >= 0 && (start as u64).checked_add(len as u64).is_some_and(|end| end <= file_len);
             if !in_file {
                 return Err(file_error(
                     "data.malformed",
                     path,
-                    format_args!("column `{}` in row group {index} points outside the file; the file is corrupt", column.name),
+                    format_args!(
+                        "column `{}` in row group {index} points outside the file; the file is corrupt",
+                        column.name
+                    ),
                 ));
             }
-            let codec = chunk.compression();
-            if !matches!(codec, Compression::UNCOMPRESSED | Compression::SNAPPY | Compression::ZSTD(_)) {
+            let codec = chunk.compression_codec();
+            if !matches!(codec, CompressionCodec::UNCOMPRESSED | CompressionCodec::SNAPPY | CompressionCodec::ZSTD) {
                 return Err(file_error(
                     "data.unsupported_codec",
                     path,
                     format_args!(
-                        "column `{}` in row group {index} is compressed with {codec}, which this build cannot read (snappy, zstd or none); rewrite it, e.g. df.to_parquet(path, compression=\"snappy\")",
+                        "column `{}` in row group {index} is compressed with {codec:?}, which this build cannot read (snappy, zstd or none); rewrite it, e.g. df.to_parquet(path, compression=\"snappy\")",
                         column.name
                     ),
                 )
@@ -363,7 +387,9 @@ impl Default for ParquetLayout {
 /// Writes one side atomically: `UTC time` INT64 TIMESTAMP(NANOS, UTC), prices and `Volume`
 /// DOUBLE, snappy.
 pub fn write_side(path: &Path, time_ns: &[i64], ohlc: &Ohlc, volume: &[f64], layout: ParquetLayout) -> Result<()> {
-    let err = |e: ParquetError| EngineError::output("output.parquet", format!("cannot write {}: {e}", path.display())).with_file(path);
+    let err = |e: ParquetError| {
+        EngineError::output("output.parquet", format!("cannot write {}: {e}", path.display())).with_file(path)
+    };
     let schema = Arc::new(schema(layout.nullable).map_err(err)?);
     let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());
     super::write_atomically(path, |out| {
@@ -396,7 +422,9 @@ fn schema(nullable: bool) -> std::result::Result<Type, ParquetError> {
         .build()?;
     let mut fields = vec![Arc::new(time)];
     for name in &REQUIRED_COLUMNS[1..] {
-        fields.push(Arc::new(Type::primitive_type_builder(name, PhysicalType::DOUBLE).with_repetition(repetition).build()?));
+        fields.push(Arc::new(
+            Type::primitive_type_builder(name, PhysicalType::DOUBLE).with_repetition(repetition).build()?,
+        ));
     }
     Type::group_type_builder("schema").with_fields(fields).build()
 }

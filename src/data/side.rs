@@ -3,35 +3,36 @@
 //! located error messages. Readers decode timestamps and prices and feed them to [`SideBuilder`].
 
 use std::fmt;
+use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{EngineError, Result};
 use crate::market::Ohlc;
 use crate::timefmt::format_iso;
 
-/// Rows with `lower <= t < end` are kept; `[lower, start)` is the warmup lookback.
+/// Which rows a side keeps: those in `[start, end)`, plus at most `keep_before` rows before
+/// `start` (the warmup candidates), searched no earlier than `lower`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Window {
     pub lower: i64,
     pub start: i64,
     pub end: i64,
     pub step_ns: i64,
+    pub keep_before: usize,
 }
+
+/// Columns are reserved up front for at most this many rows (about eleven years of M1) and grow
+/// beyond it only if needed: the bound comes from metadata and dates, and a corrupt file or an
+/// absurd range must not make one huge allocation (an allocation failure aborts the process).
+const MAX_RESERVED_ROWS: usize = 1 << 22;
 
 impl Window {
     /// Upper bound on the bars of a regular series inside the window, for sizing columns once.
     pub fn slots(&self) -> usize {
-        let span = self.end.saturating_sub(self.lower).max(0);
-        usize::try_from(span / self.step_ns.max(1)).unwrap_or(usize::MAX).saturating_add(1)
+        let span = self.end.saturating_sub(self.start).max(0);
+        let range = usize::try_from(span / self.step_ns.max(1)).unwrap_or(usize::MAX);
+        range.saturating_add(self.keep_before).saturating_add(1)
     }
-}
-
-/// Where a timestamp falls relative to the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Placement {
-    Before,
-    Keep,
-    After,
 }
 
 /// A row's position in its file for error messages: the 1-based data row, plus the CSV line or
@@ -85,6 +86,11 @@ pub(crate) fn file_error(code: &'static str, path: &Path, what: impl fmt::Displa
 
 pub(crate) const PRICE_COLUMNS: [&str; 4] = ["Open", "High", "Low", "Close"];
 
+/// The four price columns of a side, in [`PRICE_COLUMNS`] order.
+pub(crate) fn columns_mut(ohlc: &mut Ohlc) -> [&mut Vec<f64>; 4] {
+    [&mut ohlc.open, &mut ohlc.high, &mut ohlc.low, &mut ohlc.close]
+}
+
 /// The kept rows of one side, validated, sorted and free of duplicates.
 #[derive(Debug)]
 pub(crate) struct SideData {
@@ -92,8 +98,16 @@ pub(crate) struct SideData {
     pub ohlc: Ohlc,
     /// Identical duplicates dropped inside the requested range.
     pub duplicates: usize,
-    /// First timestamp of the file (`i64::MAX` if it has no rows).
-    pub first_ns: i64,
+    pub skipped: Skipped,
+}
+
+/// Whether rows before `start` were left out, and by which limit (drives the warmup retry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// Rows older than `Window::lower` exist.
+    pub before_lower: bool,
+    /// More than `Window::keep_before` rows before `start` existed.
+    pub over_keep: bool,
 }
 
 /// Collects the kept rows of one file and enforces the row rules on them.
@@ -104,26 +118,30 @@ pub(crate) struct SideBuilder<'a> {
     pub ohlc: Ohlc,
     duplicates: usize,
     /// Last timestamp seen (kept or not), for the increasing-order check.
-    prev_ns: Option<i64>,
+    prev_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
+    range_started: bool,
     past_end: bool,
+    skipped: Skipped,
 }
 
 impl<'a> SideBuilder<'a> {
     /// `max_rows` is what the file could hold at most (`usize::MAX` if unknown).
     pub fn new(path: &'a Path, window: Window, max_rows: usize) -> Self {
-        let capacity = window.slots().min(max_rows);
+        let capacity = window.slots().min(max_rows).min(MAX_RESERVED_ROWS);
         Self {
             path,
             window,
             time_ns: Vec::with_capacity(capacity),
             ohlc: Ohlc::with_capacity(capacity),
             duplicates: 0,
-            prev_ns: None,
+            prev_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
+            range_started: false,
             past_end: false,
+            skipped: Skipped::default(),
         }
     }
 
@@ -131,45 +149,72 @@ impl<'a> SideBuilder<'a> {
         self.time_ns.len()
     }
 
-    /// Registers the next row's timestamp: fails if it goes backwards, else says whether to keep it.
-    pub fn place(&mut self, ns: i64, at: RowRef) -> Result<Placement> {
-        if let Some(prev) = self.prev_ns {
+    /// Registers the timestamps of the next rows (row `k` located by `at(k)`): fails if they go
+    /// backwards, else returns the span of them to decode and keep. When the range begins, the
+    /// rows kept before it are cut to `keep_before`, before the range rows are appended, so the
+    /// cut never moves them.
+    pub fn place_batch(&mut self, times: &[i64], at: impl Fn(usize) -> RowRef) -> Result<Range<usize>> {
+        let (Some(&first), Some(&last)) = (times.first(), times.last()) else { return Ok(0..0) };
+        let mut prev = self.prev_ns;
+        for (k, &ns) in times.iter().enumerate() {
             if ns < prev {
-                return Err(row_error(
-                    "data.not_increasing",
-                    self.path,
-                    at,
-                    Some("UTC time"),
-                    format_args!(
-                        "timestamp {} is earlier than the previous row's {}; rows must be sorted by time, strictly increasing",
-                        format_iso(ns),
-                        format_iso(prev)
-                    ),
-                ));
+                return Err(self.not_increasing(ns, prev, at(k)));
             }
+            prev = ns;
         }
-        self.prev_ns = Some(ns);
-        self.note_extent(ns, ns);
-        Ok(if ns < self.window.lower {
-            Placement::Before
-        } else if ns < self.window.end {
-            Placement::Keep
-        } else {
-            self.past_end = true;
-            Placement::After
-        })
+        self.prev_ns = last;
+        self.note_extent(first, last);
+        let w = self.window;
+        let lower = times.partition_point(|&t| t < w.lower);
+        let start = times.partition_point(|&t| t < w.start);
+        let end = times.partition_point(|&t| t < w.end);
+        let from = lower.max(start - (start - lower).min(w.keep_before));
+        self.skipped.before_lower |= lower > 0;
+        self.skipped.over_keep |= from > lower;
+        self.past_end |= end < times.len();
+        if end > start && !self.range_started {
+            self.range_started = true;
+            self.cut_rows_before_start(w.keep_before.saturating_sub(start - from));
+        }
+        Ok(from..end.max(from))
     }
 
-    /// Records the time span of rows that are skipped without decoding (parquet statistics).
-    pub fn note_extent(&mut self, min_ns: i64, max_ns: i64) {
+    /// [`Self::place_batch`] for one row: whether to keep it.
+    pub fn place(&mut self, ns: i64, at: RowRef) -> Result<bool> {
+        Ok(!self.place_batch(&[ns], |_| at)?.is_empty())
+    }
+
+    /// Records the time span of a row group skipped by its statistics.
+    pub fn note_skipped(&mut self, min_ns: i64, max_ns: i64) {
+        self.note_extent(min_ns, max_ns);
+        self.skipped.before_lower |= max_ns < self.window.lower;
+    }
+
+    fn note_extent(&mut self, min_ns: i64, max_ns: i64) {
         self.first_ns = Some(self.first_ns.map_or(min_ns, |f| f.min(min_ns)));
         self.last_ns = Some(self.last_ns.map_or(max_ns, |l| l.max(max_ns)));
+    }
+
+    /// Keeps the last `keep` of the (all pre-start) rows collected so far.
+    fn cut_rows_before_start(&mut self, keep: usize) {
+        let excess = self.len().saturating_sub(keep);
+        if excess > 0 {
+            self.skipped.over_keep = true;
+            self.time_ns.drain(..excess);
+            for column in columns_mut(&mut self.ohlc) {
+                column.drain(..excess);
+            }
+        }
     }
 
     /// True once a row past the window was seen and the range has rows: nothing later is needed.
     /// While the range is still empty, readers go on so the error can name the file's real extent.
     pub fn done(&self) -> bool {
-        self.past_end && self.time_ns.last().is_some_and(|&t| t >= self.window.start)
+        self.past_end && self.range_has_rows()
+    }
+
+    fn range_has_rows(&self) -> bool {
+        self.time_ns.last().is_some_and(|&t| t >= self.window.start)
     }
 
     /// Appends one kept row and validates it.
@@ -179,41 +224,68 @@ impl<'a> SideBuilder<'a> {
         self.accept_tail(self.len() - 1, |_| at)
     }
 
-    /// Validates the rows appended since `from` (row `from + k` is located by `at(k)`), dropping
-    /// identical duplicates in place.
+    /// Validates the rows appended since `from` (row `from + k` is located by `at(k)`) and drops
+    /// identical duplicates. Placement already guaranteed non-decreasing timestamps, so only
+    /// rows repeating the previous timestamp need the slower compaction.
     pub fn accept_tail(&mut self, from: usize, at: impl Fn(usize) -> RowRef) -> Result<()> {
-        let mut kept = from;
-        for j in from..self.len() {
+        let o = &self.ohlc;
+        let rows = || o.open[from..].iter().zip(&o.high[from..]).zip(&o.low[from..]).zip(&o.close[from..]);
+        // A branch-free pass (vectorisable) first; the located search only runs on failure.
+        if !rows().fold(true, |ok, (((&open, &high), &low), &close)| ok & prices_ok(open, high, low, close)) {
+            for (k, (((&open, &high), &low), &close)) in rows().enumerate() {
+                check_prices([open, high, low, close], self.path, || at(k))?;
+            }
+        }
+        let first_repeat = (from.max(1)..self.len()).find(|&j| self.time_ns[j] == self.time_ns[j - 1]);
+        match first_repeat {
+            Some(j) => self.drop_duplicates(from, j, at),
+            None => Ok(()),
+        }
+    }
+
+    /// Compacts rows `first..` in place, dropping identical repeats of the previous row.
+    fn drop_duplicates(&mut self, from: usize, first: usize, at: impl Fn(usize) -> RowRef) -> Result<()> {
+        let mut kept = first;
+        for j in first..self.len() {
             let row = self.row(j);
-            check_prices(row.1, self.path, || at(j - from))?;
-            if kept > 0 && self.time_ns[kept - 1] == row.0 {
-                let prev = self.row(kept - 1);
+            let prev = self.row(kept - 1);
+            if prev.0 == row.0 {
                 if prev.1 != row.1 {
                     return Err(divergent_duplicate(self.path, at(j - from), prev.1, row.1, row.0));
                 }
                 self.duplicates += usize::from(row.0 >= self.window.start);
                 continue;
             }
-            if kept != j {
-                self.set_row(kept, row);
-            }
+            self.set_row(kept, row);
             kept += 1;
         }
-        self.truncate(kept);
+        self.time_ns.truncate(kept);
+        for column in columns_mut(&mut self.ohlc) {
+            column.truncate(kept);
+        }
         Ok(())
     }
 
     /// Ends reading: a side without rows in the requested range is `data.no_bars`.
     pub fn finish(self) -> Result<SideData> {
-        if !self.time_ns.last().is_some_and(|&t| t >= self.window.start) {
+        if !self.range_has_rows() {
             return Err(self.no_bars());
         }
-        Ok(SideData {
-            time_ns: self.time_ns,
-            ohlc: self.ohlc,
-            duplicates: self.duplicates,
-            first_ns: self.first_ns.unwrap_or(i64::MAX),
-        })
+        Ok(SideData { time_ns: self.time_ns, ohlc: self.ohlc, duplicates: self.duplicates, skipped: self.skipped })
+    }
+
+    fn not_increasing(&self, ns: i64, prev: i64, at: RowRef) -> EngineError {
+        row_error(
+            "data.not_increasing",
+            self.path,
+            at,
+            Some("UTC time"),
+            format_args!(
+                "timestamp {} is earlier than the previous row's {}; rows must be sorted by time, strictly increasing",
+                format_iso(ns),
+                format_iso(prev)
+            ),
+        )
     }
 
     fn no_bars(&self) -> EngineError {
@@ -244,23 +316,40 @@ impl<'a> SideBuilder<'a> {
         self.ohlc.low[i] = low;
         self.ohlc.close[i] = close;
     }
+}
 
-    fn truncate(&mut self, n: usize) {
-        self.time_ns.truncate(n);
-        for column in [&mut self.ohlc.open, &mut self.ohlc.high, &mut self.ohlc.low, &mut self.ohlc.close] {
-            column.truncate(n);
-        }
-    }
+/// The rule [`check_prices`] explains, as one branch-free test.
+#[inline]
+fn prices_ok(open: f64, high: f64, low: f64, close: f64) -> bool {
+    let finite_positive = |v: f64| v.is_finite() & (v > 0.0);
+    finite_positive(open)
+        & finite_positive(high)
+        & finite_positive(low)
+        & finite_positive(close)
+        & (high >= open.max(close))
+        & (low <= open.min(close))
 }
 
 /// Finite, positive, `high >= max(open, close)` and `low <= min(open, close)`.
 fn check_prices(prices: [f64; 4], path: &Path, at: impl Fn() -> RowRef) -> Result<()> {
     for (value, column) in prices.into_iter().zip(PRICE_COLUMNS) {
         if !value.is_finite() {
-            return Err(row_error("data.non_finite", path, at(), Some(column), format_args!("{value} is not a finite price")));
+            return Err(row_error(
+                "data.non_finite",
+                path,
+                at(),
+                Some(column),
+                format_args!("{value} is not a finite price"),
+            ));
         }
         if value <= 0.0 {
-            return Err(row_error("data.non_positive", path, at(), Some(column), format_args!("price {value} is not positive")));
+            return Err(row_error(
+                "data.non_positive",
+                path,
+                at(),
+                Some(column),
+                format_args!("price {value} is not positive"),
+            ));
         }
     }
     let [open, high, low, close] = prices;
@@ -282,10 +371,16 @@ fn divergent_duplicate(path: &Path, at: RowRef, prev: [f64; 4], this: [f64; 4], 
         at,
         Some("UTC time"),
         format_args!(
-            "timestamp {} repeats the previous row's with different prices (OHLC {prev:?} then {this:?}); keep one of them",
-            format_iso(ns)
+            "timestamp {} repeats the previous row's with different prices (Open/High/Low/Close {} then {}); keep one of them",
+            format_iso(ns),
+            slashed(prev),
+            slashed(this)
         ),
     )
+}
+
+fn slashed(prices: [f64; 4]) -> String {
+    prices.map(|p| p.to_string()).join("/")
 }
 
 #[cfg(test)]
@@ -295,7 +390,8 @@ mod tests {
     const MIN: i64 = 60_000_000_000;
 
     fn builder(path: &Path) -> SideBuilder<'_> {
-        SideBuilder::new(path, Window { lower: 10 * MIN, start: 20 * MIN, end: 30 * MIN, step_ns: MIN }, 100)
+        let window = Window { lower: 10 * MIN, start: 20 * MIN, end: 30 * MIN, step_ns: MIN, keep_before: 3 };
+        SideBuilder::new(path, window, 100)
     }
 
     fn at(row: u64) -> RowRef {
@@ -306,13 +402,31 @@ mod tests {
     fn places_rows_and_rejects_going_backwards() {
         let path = Path::new("x.csv");
         let mut b = builder(path);
-        assert_eq!(b.place(5 * MIN, at(1)).unwrap(), Placement::Before);
-        assert_eq!(b.place(10 * MIN, at(2)).unwrap(), Placement::Keep);
-        assert_eq!(b.place(29 * MIN, at(3)).unwrap(), Placement::Keep);
-        assert_eq!(b.place(30 * MIN, at(4)).unwrap(), Placement::After);
+        assert!(!b.place(5 * MIN, at(1)).unwrap());
+        assert!(b.place(10 * MIN, at(2)).unwrap());
+        assert!(b.place(29 * MIN, at(3)).unwrap());
+        assert!(!b.place(30 * MIN, at(4)).unwrap());
         let err = b.place(29 * MIN, at(5)).unwrap_err();
         assert_eq!(err.code, "data.not_increasing");
         assert!(err.message.contains("row 5 (line 6)"), "{err}");
+    }
+
+    #[test]
+    fn keeps_at_most_keep_before_rows_before_the_start() {
+        let path = Path::new("x.parquet");
+        let mut b = builder(path);
+        // Minutes 0..25 in one batch: 10..20 are candidates, only the last 3 are kept.
+        let times: Vec<i64> = (0..25).map(|m| m * MIN).collect();
+        assert_eq!(b.place_batch(&times, |k| at(k as u64 + 1)).unwrap(), 17..25);
+        assert_eq!(b.skipped, Skipped { before_lower: true, over_keep: true });
+        // Rows collected before the range began are cut when it begins.
+        let mut b = builder(path);
+        for m in 12..19 {
+            assert!(b.place(m * MIN, at(1)).unwrap());
+            b.push(m * MIN, [1.0; 4], at(1)).unwrap();
+        }
+        assert_eq!(b.place_batch(&[19 * MIN, 20 * MIN], |_| at(1)).unwrap(), 0..2);
+        assert_eq!(b.time_ns, [17 * MIN, 18 * MIN]);
     }
 
     #[test]

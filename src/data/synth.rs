@@ -89,7 +89,11 @@ pub fn generate_m1(spec: &SynthSpec) -> Bars {
     let first = if first < spec.start_ns { first + NANOS_PER_MINUTE } else { first };
     let minutes = usize::try_from((spec.end_ns - first).max(0) / NANOS_PER_MINUTE).unwrap_or(0);
     let capacity = minutes / 7 * 5 + 1440;
-    let mut bars = Bars { time_ns: Vec::with_capacity(capacity), bid: Ohlc::with_capacity(capacity), ask: Ohlc::with_capacity(capacity) };
+    let mut bars = Bars {
+        time_ns: Vec::with_capacity(capacity),
+        bid: Ohlc::with_capacity(capacity),
+        ask: Ohlc::with_capacity(capacity),
+    };
 
     let ticks_per_unit = (10.0 / spec.pip_size).round();
     let rng = Stream(spec.seed);
@@ -119,7 +123,10 @@ pub fn generate_m1(spec: &SynthSpec) -> Bars {
         let close = open + local_sigma * z(0);
         let high = open.max(close) + EXCURSION * local_sigma * z(1).abs();
         let low = open.min(close) - EXCURSION * local_sigma * z(2).abs();
-        let spread_pips = BASE_SPREAD_PIPS * (0.5 + 0.5 * sigma / SIGMA_MINUTE) * rollover_widening(minute) * (1.0 + 0.15 * z(3).abs());
+        let spread_pips = BASE_SPREAD_PIPS
+            * (0.5 + 0.5 * sigma / SIGMA_MINUTE)
+            * rollover_widening(minute)
+            * (1.0 + 0.15 * z(3).abs());
         let spread_ticks = (spread_pips * 10.0).round().max(1.0);
 
         let bid_ticks = |log_price: f64| (log_price.exp() * ticks_per_unit - spread_ticks / 2.0).round().max(1.0);
@@ -197,7 +204,12 @@ pub fn write_dataset(root: &Path, symbol: &str, tf: Timeframe, bars: &Bars, form
 
 /// Generates the spec's M1 bars and writes them aggregated to each timeframe, so all timeframes
 /// of the dataset agree; returns every written path.
-pub fn generate_dataset(spec: &SynthSpec, root: &Path, timeframes: &[Timeframe], format: Format) -> Result<Vec<PathBuf>> {
+pub fn generate_dataset(
+    spec: &SynthSpec,
+    root: &Path,
+    timeframes: &[Timeframe],
+    format: Format,
+) -> Result<Vec<PathBuf>> {
     let m1 = generate_m1(spec);
     let mut paths = Vec::new();
     for &tf in timeframes {
