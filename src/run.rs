@@ -247,7 +247,7 @@ impl Phases<'_> {
             end_ns: cfg.end_ns()?,
             warmup_bars: cfg.warmup_bars,
         };
-        let mut loaded = data::load(&request)?;
+        let mut loaded = data::load_cancellable(&request, self.cancelled)?;
         if cfg.costs.enabled {
             loaded.bars.scale_spread(cfg.costs.spread_multiplier);
         }
@@ -361,14 +361,14 @@ impl Phases<'_> {
         let bars = &market.loaded.bars;
         let times = &bars.time_ns[market.start_index..];
         let dir = StagingDir::create(&results_dir(&self.ctx.var_dir), &self.ctx.run_id)?;
-        dir.write_file("trades.json", |w| write_trades(w, &out.trades, &cfg.symbol))?;
+        // An interrupted write fails with an I/O error; cancellation is the cause to report.
+        let trades = dir.write_file("trades.json", |w| write_trades(w, &out.trades, &cfg.symbol, self.cancelled));
         self.check_cancelled()?;
+        trades?;
         let equity = dir.write_file("equity.csv", |w| {
             write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance, self.cancelled)
         });
-        if (self.cancelled)() {
-            return Err(EngineError::cancelled());
-        }
+        self.check_cancelled()?;
         equity?;
         output::write_json(&dir, "metrics.json", metrics)?;
         output::write_json(&dir, "meta.json", &self.meta(market, &out.counters))?;

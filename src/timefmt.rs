@@ -80,7 +80,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
     let y = digits(&b[0..4])? as i64;
     let m = digits(&b[5..7])?;
     let d = digits(&b[8..10])?;
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    // i64 nanoseconds since the epoch cover 1677-09-21 .. 2262-04-11; stay inside whole years.
+    if !(1678..=2261).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
     Some(days_from_civil(y, m, d) * NANOS_PER_DAY)
@@ -187,6 +188,9 @@ mod tests {
         assert_eq!(parse_timestamp("2025-13-01 00:00:00Z"), Err(TimestampError::Malformed));
         assert_eq!(parse_timestamp("garbage"), Err(TimestampError::Malformed));
         assert_eq!(parse_date("2025-02-29"), None);
+        // outside the i64-nanosecond range: rejected, never wrapped
+        assert_eq!(parse_date("2263-01-01"), None);
+        assert_eq!(parse_timestamp("9999-12-31T23:59:59Z"), Err(TimestampError::Malformed));
         assert_eq!(parse_date("2024-02-29"), Some(days_from_civil(2024, 2, 29) * NANOS_PER_DAY));
     }
 

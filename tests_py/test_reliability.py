@@ -297,11 +297,6 @@ def test_ctrl_c_cancels_the_run_promptly_and_the_next_run_works(child: Child, re
     assert "code=run.cancelled" in (child.var / "logs" / "cancel-me.python.log").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cancellation is not polled during data_load (src/run.rs checks only after the "
-    "phase); Ctrl-C while loading 10 years of M1 takes ~1.5 s to surface (SPEC 10: < 0.5 s)",
-)
 def test_ctrl_c_during_data_load_is_prompt(child: Child) -> None:
     fields, latency = _cancel_at(child, "run started")
     assert fields and fields[1] == "RunCancelled"

@@ -185,6 +185,12 @@ fn check_symbol(symbol: &str) -> Result<()> {
 /// without the row cap and, if the time bound left rows out, with 8x the lookback per pass.
 /// The file hashes for the manifest are computed on a second thread while the rows are read.
 pub fn load(req: &LoadRequest) -> Result<LoadedData> {
+    load_cancellable(req, &|| false)
+}
+
+/// [`load`] that polls `cancelled` between the expensive steps (each side's read, alignment),
+/// so Ctrl-C during a long load is noticed promptly.
+pub fn load_cancellable(req: &LoadRequest, cancelled: &dyn Fn() -> bool) -> Result<LoadedData> {
     if req.start_ns >= req.end_ns {
         return Err(EngineError::data(
             "data.no_bars",
@@ -199,7 +205,7 @@ pub fn load(req: &LoadRequest) -> Result<LoadedData> {
     let ask_path = data_file_path(req.root, req.symbol, req.timeframe, Side::Ask)?;
     std::thread::scope(|scope| {
         let hashing = scope.spawn(|| [&bid_path, &ask_path].map(|p| file_digest(p)));
-        let loaded = load_bars(req, &bid_path, &ask_path);
+        let loaded = load_bars(req, &bid_path, &ask_path, cancelled);
         let digests =
             hashing.join().map_err(|_| EngineError::internal("data.hash_panicked", "file hashing panicked"))?;
         let (bars, first_trading_index, governance) = loaded?;
@@ -208,7 +214,13 @@ pub fn load(req: &LoadRequest) -> Result<LoadedData> {
     })
 }
 
-fn load_bars(req: &LoadRequest, bid_path: &Path, ask_path: &Path) -> Result<(Bars, usize, Governance)> {
+fn load_bars(
+    req: &LoadRequest,
+    bid_path: &Path,
+    ask_path: &Path,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<(Bars, usize, Governance)> {
+    let check = || if cancelled() { Err(EngineError::cancelled()) } else { Ok(()) };
     let mut lookback = initial_lookback(req);
     let mut keep_before = req.warmup_bars;
     loop {
@@ -220,7 +232,9 @@ fn load_bars(req: &LoadRequest, bid_path: &Path, ask_path: &Path) -> Result<(Bar
             keep_before,
         };
         let bid = read_side(bid_path, window)?;
+        check()?;
         let ask = read_side(ask_path, window)?;
+        check()?;
         let skipped = [bid.skipped, ask.skipped];
         let duplicates_dropped = SideCounts { bid: bid.duplicates, ask: ask.duplicates };
         let (bars, alignment, warmup) = align::align(bid, ask, req.start_ns, req.warmup_bars);
