@@ -14,6 +14,7 @@ use crate::engine::{self, Counters, EngineOutput, EngineSetup, EntryGates, Quote
 use crate::error::{EngineError, Result};
 use crate::execution::management::Manager;
 use crate::execution::{CostModel, Sizer};
+use crate::market::Timeframe;
 use crate::metrics::{self, Metrics};
 use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
 use crate::output::meta::{self, GitInfo, Meta};
@@ -190,6 +191,9 @@ struct Market {
     specs: MarketSpecs,
     start_index: usize,
     news_blackouts: Vec<(i64, i64)>,
+    /// `timeframes.additional`, loaded and validated from their own files for the same range.
+    /// No implemented strategy reads them yet; they are part of the run's provenance.
+    additional: Vec<(Timeframe, LoadedData)>,
     /// Over the data files and the specs files used (SPEC 3).
     manifest_sha256: String,
 }
@@ -293,8 +297,14 @@ impl Phases<'_> {
             duplicates_dropped = g.duplicates_dropped.bid + g.duplicates_dropped.ask,
             "data loaded"
         );
-        let manifest_sha256 = manifest(&loaded, &specs);
-        Ok(Market { loaded, specs, start_index, news_blackouts, manifest_sha256 })
+        let additional = cfg
+            .timeframes
+            .additional
+            .iter()
+            .map(|&tf| Ok((tf, data::load_cancellable(&LoadRequest { timeframe: tf, ..request }, self.cancelled)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let manifest_sha256 = manifest(std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d)), &specs);
+        Ok(Market { loaded, specs, start_index, news_blackouts, additional, manifest_sha256 })
     }
 
     /// Builds the strategy and runs the loop; returns the output and both phase durations.
@@ -412,6 +422,16 @@ impl Phases<'_> {
                     .map(|s| meta::SpecFile { name: &s.name, sha256: &s.sha256 })
                     .collect(),
                 governance: &loaded.governance,
+                additional_timeframes: market
+                    .additional
+                    .iter()
+                    .map(|(tf, d)| meta::AdditionalTimeframe {
+                        timeframe: tf.as_str(),
+                        bars: d.bars.len(),
+                        files: &d.files,
+                        governance: &d.governance,
+                    })
+                    .collect(),
             },
             account: meta::Account {
                 account_currency: &cfg.account.account_currency,
@@ -460,8 +480,8 @@ impl Phases<'_> {
     }
 }
 
-fn manifest(loaded: &LoadedData, specs: &MarketSpecs) -> String {
-    let data_files = loaded.files.iter().map(|f| (f.name.clone(), f.sha256.clone()));
+fn manifest<'a>(datasets: impl Iterator<Item = &'a LoadedData>, specs: &MarketSpecs) -> String {
+    let data_files = datasets.flat_map(|d| &d.files).map(|f| (f.name.clone(), f.sha256.clone()));
     let spec_files = specs.sources.iter().map(|s| (s.file_name().to_owned(), s.sha256.clone()));
     data::manifest_sha256(&data_files.chain(spec_files).collect::<Vec<_>>())
 }

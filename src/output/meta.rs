@@ -64,6 +64,16 @@ pub struct Dataset<'a> {
     pub files: &'a [FileDigest],
     pub specs: Vec<SpecFile<'a>>,
     pub governance: &'a Governance,
+    pub additional_timeframes: Vec<AdditionalTimeframe<'a>>,
+}
+
+/// A `timeframes.additional` dataset: loaded (warmup included) and validated like the primary.
+#[derive(Serialize)]
+pub struct AdditionalTimeframe<'a> {
+    pub timeframe: &'static str,
+    pub bars: usize,
+    pub files: &'a [FileDigest],
+    pub governance: &'a Governance,
 }
 
 #[derive(Serialize)]
