@@ -129,7 +129,7 @@ struct Book<'a> {
     setup: &'a EngineSetup<'a>,
     position: Option<Position>,
     pending: Option<PendingOrder>,
-    balance: f64,
+    ledger: Ledger,
     fills: u64,
     last_exit: Option<usize>,
     trades: Vec<Trade>,
@@ -144,13 +144,11 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
         return Err(EngineError::internal("engine.empty", "no bars to trade after warmup"));
     }
     let rows = n - setup.start_index;
-    let mut equity = Vec::with_capacity(rows);
-    let mut balance = Vec::with_capacity(rows);
     let mut book = Book {
         setup,
         position: None,
         pending: None,
-        balance: setup.initial_balance,
+        ledger: Ledger::default(),
         fills: 0,
         last_exit: None,
         trades: Vec::new(),
@@ -166,8 +164,6 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
             let close = exit_side_close(book.position.as_ref().map(|p| p.direction), bars, t);
             book.close(t, close, ExitReason::EndOfData);
         }
-        equity.push(book.mark_to_market(t));
-        balance.push(book.balance);
     }
     if book.pending.take().is_some() {
         book.counters.orders_cancelled += 1;
@@ -176,7 +172,68 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
     book.counters.trades_emitted = book.trades.len() as u64;
     // Exits happen in bar order, so trades are already sorted by exit time; keep it stable.
     book.trades.sort_by_key(|tr| tr.exit_time_ns);
+    let (balance, equity) = book.ledger.columns(setup);
     Ok(EngineOutput { trades: book.trades, equity, balance, counters: book.counters })
+}
+
+/// Step 5 of SPEC 4 without per-bar work in the loop: the loop records balance changes and
+/// holding periods; the per-bar balance and equity columns are derived from them afterwards
+/// in tight loops, with the same arithmetic (so the values are those of marking bar by bar).
+#[derive(Default)]
+struct Ledger {
+    /// `(bar, amount)` added to the balance at that bar, in booking order.
+    cash: Vec<(usize, f64)>,
+    /// A position open at the close of bars `from..to`.
+    holdings: Vec<Holding>,
+}
+
+struct Holding {
+    from: usize,
+    to: usize,
+    direction: Direction,
+    entry_price: f64,
+    size: f64,
+}
+
+impl Ledger {
+    /// (balance, equity) per bar from `start_index` on. Equity marks open positions at the
+    /// close of the side that would exit them (bid for longs, ask for shorts).
+    fn columns(&self, setup: &EngineSetup) -> (Vec<f64>, Vec<f64>) {
+        let (start, n, bars) = (setup.start_index, setup.bars.len(), setup.bars);
+        let mut balance = Vec::with_capacity(n - start);
+        let mut equity = Vec::with_capacity(n - start);
+        let mut running = setup.initial_balance;
+        let mut cash = self.cash.iter().peekable();
+        // Holdings are chronological and never overlap (one position at a time).
+        let mut holdings = self.holdings.iter().peekable();
+        for t in start..n {
+            while let Some((_, amount)) = cash.next_if(|(bar, _)| *bar <= t) {
+                running += amount;
+            }
+            while holdings.next_if(|h| h.to <= t).is_some() {}
+            balance.push(running);
+            equity.push(match holdings.peek() {
+                Some(h) if h.from <= t => {
+                    let (close, sign) = match h.direction {
+                        Direction::Long => (bars.bid.close[t], 1.0),
+                        Direction::Short => (bars.ask.close[t], -1.0),
+                    };
+                    running + (close - h.entry_price) * sign * h.size * setup.contract_size * quote_to_account(setup, t)
+                }
+                _ => running,
+            });
+        }
+        (balance, equity)
+    }
+}
+
+/// Converts one unit of quote currency into account currency at bar `t`.
+#[inline(always)]
+fn quote_to_account(setup: &EngineSetup, t: usize) -> f64 {
+    match setup.conversion {
+        QuoteConversion::Unit => 1.0,
+        QuoteConversion::InverseMid => 2.0 / (setup.bars.bid.close[t] + setup.bars.ask.close[t]),
+    }
 }
 
 fn exit_side_close(d: Option<Direction>, bars: &Bars, t: usize) -> f64 {
@@ -187,6 +244,8 @@ fn exit_side_close(d: Option<Direction>, bars: &Bars, t: usize) -> f64 {
 }
 
 impl Book<'_> {
+    // The per-bar steps are inlined into the loop: most bars do nothing in most of them.
+    #[inline(always)]
     fn step<S: Strategy>(&mut self, strategy: &mut S, t: usize) {
         self.trigger_pending(t);
         self.check_exits(t);
@@ -203,7 +262,11 @@ impl Book<'_> {
         }
     }
 
+    #[inline(always)]
     fn trigger_pending(&mut self, t: usize) {
+        if self.pending.is_none() {
+            return;
+        }
         let Some(order) = self.pending.take() else { return };
         // One position per symbol: an order cannot add to or replace an open position.
         if self.position.is_some() {
@@ -217,9 +280,12 @@ impl Book<'_> {
         }
     }
 
+    #[inline(always)]
     fn check_exits(&mut self, t: usize) {
         let Some(p) = &self.position else { return };
-        if p.entry_index == t && p.entry_kind == OrderKind::Market {
+        if (p.stop_loss.is_none() && p.take_profit.is_none())
+            || (p.entry_index == t && p.entry_kind == OrderKind::Market)
+        {
             return;
         }
         let entry_bar = if p.entry_index == t {
@@ -234,6 +300,7 @@ impl Book<'_> {
         }
     }
 
+    #[inline(always)]
     fn manage(&mut self, t: usize) {
         let setup = self.setup;
         if !setup.manager.is_active() {
@@ -293,13 +360,6 @@ impl Book<'_> {
         }
     }
 
-    fn quote_to_account(&self, t: usize) -> f64 {
-        match self.setup.conversion {
-            QuoteConversion::Unit => 1.0,
-            QuoteConversion::InverseMid => 2.0 / (self.setup.bars.bid.close[t] + self.setup.bars.ask.close[t]),
-        }
-    }
-
     /// Opens a position at `price` (before slippage) in bar `t`, or counts why it could not.
     fn open(&mut self, t: usize, signal: Signal, price: f64) {
         let _span = self.setup.profiling.then(|| tracing::debug_span!("fill", bar = t).entered());
@@ -307,7 +367,7 @@ impl Book<'_> {
         let setup = self.setup;
         let costs = &setup.costs;
         let fill = costs.entry_fill(signal.direction, price, self.fills);
-        let rate = self.quote_to_account(t);
+        let rate = quote_to_account(self.setup, t);
         let lots = match setup.sizer.size(signal.sizing, signal.direction, fill, signal.stop_loss, rate) {
             SizeDecision::Accept { lots, clamped } => {
                 self.counters.sizes_clamped += u64::from(clamped);
@@ -322,7 +382,7 @@ impl Book<'_> {
         self.fills += 1;
         self.counters.orders_filled += 1;
         let entry_fee = costs.fee(lots, fill, rate);
-        self.balance -= entry_fee;
+        self.ledger.cash.push((t, -entry_fee));
         let contract = self.setup.contract_size;
         self.position = Some(Position {
             direction: signal.direction,
@@ -362,10 +422,17 @@ impl Book<'_> {
         self.fills += 1;
         self.counters.orders_filled += 1;
         self.counters.events_processed += 1;
-        let rate = self.quote_to_account(t);
+        let rate = quote_to_account(self.setup, t);
         let result = p.favourable_move(fill) * p.size * self.setup.contract_size * rate;
         let exit_fee = costs.fee(p.size, fill, rate);
-        self.balance += result - exit_fee;
+        self.ledger.cash.push((t, result - exit_fee));
+        self.ledger.holdings.push(Holding {
+            from: p.entry_index,
+            to: t,
+            direction: p.direction,
+            entry_price: p.entry_price,
+            size: p.size,
+        });
         self.last_exit = Some(t);
         let trade = Trade {
             direction: p.direction,
@@ -390,16 +457,5 @@ impl Book<'_> {
             reason = trade.reason.as_str(), entry_price = trade.entry_price, exit_price = trade.exit_price, size = trade.size,
             result = trade.result, fees = trade.fees, "trade closed");
         self.trades.push(trade);
-    }
-
-    /// Balance plus the open position valued at the close of its exit side.
-    fn mark_to_market(&self, t: usize) -> f64 {
-        match &self.position {
-            None => self.balance,
-            Some(p) => {
-                let close = exit_side_close(Some(p.direction), self.setup.bars, t);
-                self.balance + p.favourable_move(close) * p.size * self.setup.contract_size * self.quote_to_account(t)
-            }
-        }
     }
 }

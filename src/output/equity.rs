@@ -1,5 +1,7 @@
-//! `equity.csv`: one row per primary bar, written with ryu/itoa (the file has a row per bar,
-//! so formatting cost matters). Drawdown is the ratio to the high water, as in the metrics.
+//! `equity.csv`: one row per primary bar, written with zmij/itoa (the file has a row per bar,
+//! so formatting cost matters; zmij is serde_json's shortest round-trip float formatter, so
+//! the CSV and the JSON artefacts print floats alike). Drawdown is the ratio to the high water,
+//! as in the metrics.
 
 use std::io::{self, Write};
 
@@ -21,7 +23,7 @@ pub fn write_equity<W: Write>(
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     w.write_all(HEADER.as_bytes())?;
-    let mut floats = ryu::Buffer::new();
+    let mut floats = zmij::Buffer::new();
     let mut ints = itoa::Buffer::new();
     let mut stamp = DayCachedIso::default();
     for (i, (hwm, dd)) in drawdowns(equity, initial_balance).enumerate() {

@@ -221,6 +221,7 @@ impl Strategy for MeanReversionZScore {
         self.first_signal
     }
 
+    #[inline]
     fn decide(&mut self, t: usize, bars: &Bars, position: Option<Direction>) -> Action {
         if position.is_some() || t < self.first_signal {
             return Action::Hold;

@@ -68,6 +68,7 @@ impl Strategy for SmaCrossover {
         self.slow_len
     }
 
+    #[inline]
     fn decide(&mut self, t: usize, bars: &Bars, position: Option<Direction>) -> Action {
         if t < self.slow_len {
             return Action::Hold;
