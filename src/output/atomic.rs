@@ -34,14 +34,6 @@ impl StagingDir {
         Ok(Self { staging, target, committed: false })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.staging
-    }
-
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// Creates `name` (relative, may contain one subdirectory) and lets `fill` write it.
     pub fn write_file(&self, name: &str, fill: impl FnOnce(&mut ArtefactWriter) -> std::io::Result<()>) -> Result<()> {
         let path = self.staging.join(name);
