@@ -3,6 +3,7 @@
 //! `backtest_loop`, `metrics`, `write` under the root span, timing each with its own clock.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -371,15 +372,31 @@ impl Phases<'_> {
         let bars = &market.loaded.bars;
         let times = &bars.time_ns[market.start_index..];
         let dir = StagingDir::create(&results_dir(&self.ctx.var_dir), &self.ctx.run_id)?;
-        // An interrupted write fails with an I/O error; cancellation is the cause to report.
-        let trades = dir.write_file("trades.json", |w| write_trades(w, &out.trades, &cfg.symbol, self.cancelled));
-        self.check_cancelled()?;
-        trades?;
-        let equity = dir.write_file("equity.csv", |w| {
-            write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance, self.cancelled)
+        // The two large artefacts are formatted and synced on both cores at once. Only this
+        // thread may poll `cancelled` (it can reach into Python); the writer of trades.json
+        // sees the outcome through `stop`.
+        let stop = AtomicBool::new(false);
+        let poll = || {
+            let cancelled = (self.cancelled)();
+            if cancelled {
+                stop.store(true, Ordering::Relaxed);
+            }
+            cancelled
+        };
+        let (symbol, trades) = (&cfg.symbol, &out.trades);
+        let (trades_written, equity_written) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                dir.write_file("trades.json", |w| write_trades(w, trades, symbol, &|| stop.load(Ordering::Relaxed)))
+            });
+            let equity = dir.write_file("equity.csv", |w| {
+                write_equity(w, times, &out.equity, &out.balance, cfg.account.initial_balance, &poll)
+            });
+            (worker.join(), equity)
         });
+        // An interrupted write fails with an I/O error; cancellation is the cause to report.
         self.check_cancelled()?;
-        equity?;
+        trades_written.map_err(|_| EngineError::internal("internal.panic", "writing trades.json panicked"))??;
+        equity_written?;
         output::write_json(&dir, "metrics.json", metrics)?;
         output::write_json(&dir, "meta.json", &self.meta(market, &out.counters))?;
         Ok(dir)
