@@ -66,7 +66,7 @@ def run(
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
     thread Ctrl-C does. Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
-    loaded = load_config(paths_or_example(config), strict=strict)
+    loaded = load_config(config_or_example(config), strict=strict)
     rid = validate_run_id(run_id) if run_id is not None else new_run_id(loaded.config_hash)
     var = paths.var_dir(var_dir)
     files = paths.log_files(var, rid)
@@ -125,7 +125,7 @@ def _ensure_unused(var: Path, run_id: str, files: dict[str, Path]) -> None:
         )
 
 
-def paths_or_example(config: Any) -> Any:
+def config_or_example(config: Any) -> Any:
     """`None` means the bundled example config."""
     if config is None:
         from omega_v2.config import example_config_path

@@ -21,7 +21,7 @@ from typing import Any
 from omega_v2 import paths
 from omega_v2.config import load_config
 from omega_v2.errors import OmegaError
-from omega_v2.runner import paths_or_example
+from omega_v2.runner import config_or_example
 
 SUMMARY_METRICS = ("total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily")
 
@@ -79,7 +79,7 @@ def sweep(
     Returns a pandas DataFrame when pandas is installed (else a list of dicts); the summary is
     also written to `<var>/results/sweeps/<sweep_id>.csv`.
     """
-    loaded = load_config(paths_or_example(base_config))
+    loaded = load_config(config_or_example(base_config))
     expanded = expand_grid(loaded.normalized, grid)
     for _, cfg in expanded:
         load_config(cfg)  # fail fast on a bad grid value, before any run starts
