@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::data::{synth, Format};
 use crate::error::{EngineError, Result};
 use crate::market::Timeframe;
-use crate::timefmt::{parse_date, NANOS_PER_DAY};
+use crate::timefmt::{day_of, parse_date, weekday, NANOS_PER_DAY};
 
 pub struct SynthRequest<'a> {
     pub root: &'a Path,
@@ -41,6 +41,15 @@ pub fn generate(req: &SynthRequest) -> Result<Vec<PathBuf>> {
         "csv" => Format::Csv,
         _ => return Err(bad("format", "must be parquet or csv")),
     };
+    let has_weekday = (day_of(start)..day_of(end)).any(|d| weekday(d) < 5);
+    if !has_weekday {
+        // Outside any run, so this reaches Python `logging` (pyo3-log) or nothing in the binary.
+        tracing::warn!(
+            start_date = req.start_date,
+            end_date = req.end_date,
+            "synthetic range holds no weekday: the files will have no bars"
+        );
+    }
     let mut spec = synth::SynthSpec::eurusd(start, end, req.seed);
     spec.symbol = req.symbol.to_ascii_uppercase();
     synth::generate_dataset(&spec, req.root, &timeframes, format)

@@ -43,3 +43,16 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
         generate(tmp_path, "2025-01-06", "2025-01-07", timeframes=["M7"])
     with pytest.raises(omega_v2.ConfigError, match="start_date"):
         generate(tmp_path, "2025-01-08", "2025-01-07")
+
+
+def test_rust_records_outside_a_run_reach_python_logging(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A Rust warning emitted outside any run goes through pyo3-log to the `omega_v2` loggers
+    (SPEC 8.2), with structured fields rendered as k=v."""
+    caplog.set_level("WARNING", logger="omega_v2")
+    omega_v2._core.reset_log_cache()  # logging was reconfigured by caplog
+    generate(tmp_path, "2025-01-11", "2025-01-12")  # a Saturday and a Sunday
+    records = [r for r in caplog.records if r.name == "omega_v2.datasets"]
+    assert len(records) == 1 and records[0].levelname == "WARNING"
+    assert "no weekday" in records[0].getMessage() and "start_date=2025-01-11" in records[0].getMessage()
+    # and it never lands in a run's log files
+    assert not (tmp_path / "var").exists()
