@@ -1,5 +1,5 @@
 //! The bar loop (`engine::run`) on one year of seeded synthetic M1 (2024: 262 weekdays, 377,280
-//! bars), SPEC 9. Criterion reports time per run and bars/s (elements); building the strategy
+//! bars). Criterion reports time per run and bars/s (elements); building the strategy
 //! (indicators, computed once per run) is excluded from the measurement.
 //!
 //! Groups:
@@ -12,105 +12,86 @@
 //! Run: `cargo bench --bench engine_loop -- --warm-up-time 1 --measurement-time 3`.
 
 use std::hint::black_box;
+use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput};
-use omega_v2::config::{Costs, Params, TradeManagement};
+use omega_v2::config::RunConfig;
 use omega_v2::data::synth::{generate_m1, SynthSpec};
-use omega_v2::engine::{self, EngineSetup, EntryGates, QuoteConversion};
-use omega_v2::execution::management::Manager;
-use omega_v2::execution::{CostModel, Sizer};
+use omega_v2::engine::{self, EngineSetup};
+use omega_v2::layout::RunPaths;
 use omega_v2::market::Bars;
 use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
 use omega_v2::specs::{self, MarketSpecs};
-use omega_v2::strategy::{MeanReversionZScore, SmaCrossover, StrategyInput};
+use omega_v2::strategy::{self, Build, MeanReversionZScore, SmaCrossover, StrategyInput};
 use omega_v2::timefmt::parse_date;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
+
+const EXAMPLE_CONFIG: &str = include_str!("../omega_v2/examples/example_config.json");
+/// Warmup bars before the first traded bar, as the example config asks.
+const START_INDEX: usize = 500;
 
 fn one_year() -> Bars {
     let (start, end) = (parse_date("2024-01-01").unwrap(), parse_date("2025-01-01").unwrap());
     generate_m1(&SynthSpec::eurusd(start, end, 7))
 }
 
-/// The run's setup as `run.rs` builds it from the example config: shipped EURUSD costs
-/// (2.5 per lot and side, 0.2 + up to 0.3 pips slippage), risk 100 EUR, pip buffer 0.5 pip.
-fn setup<'a>(bars: &'a Bars, specs: &MarketSpecs, profiling: bool) -> EngineSetup<'a> {
-    let spec = &specs.symbol;
-    let costs = Costs {
-        enabled: true,
-        fee_multiplier: 1.0,
-        slippage_multiplier: 1.0,
-        spread_multiplier: 1.0,
-        pip_buffer_factor: None,
-    };
-    EngineSetup {
-        bars,
-        start_index: 500,
-        contract_size: spec.contract_size,
-        costs: CostModel::new(&costs, &specs.costs, spec, 42),
-        sizer: Sizer::new(spec, 100.0),
-        manager: Manager::new(&TradeManagement::default(), spec.pip_size),
-        pip_buffer: spec.pip_size * specs.costs.pip_buffer_factor,
-        conversion: QuoteConversion::InverseMid,
-        initial_balance: 10_000.0,
-        gates: EntryGates::default(),
-        profiling,
+/// The example config (shipped EURUSD costs on: 2.5 per lot and side, 0.2 + up to 0.3 pips
+/// slippage; risk 100 EUR on a EUR account; pip buffer 0.5 pip; seed 42) running `strategy`
+/// with `params` over the example's parameters (or in place of them for another strategy).
+fn config(strategy: &str, params: Value) -> RunConfig {
+    let mut c: Value = serde_json::from_str(EXAMPLE_CONFIG).unwrap();
+    if c["strategy_name"] != strategy {
+        c["strategy_name"] = json!(strategy);
+        c["strategy_parameters"] = json!({});
     }
+    let target = c["strategy_parameters"].as_object_mut().unwrap();
+    target.extend(params.as_object().unwrap().clone());
+    RunConfig::from_json(&c.to_string()).unwrap()
 }
 
-/// Which strategy a benchmark runs; built outside the timed part of each iteration.
-#[derive(Clone, Copy)]
-enum Which {
-    Sma,
-    Mrz,
+fn sma_config() -> RunConfig {
+    let params =
+        json!({"fast": 20, "slow": 50, "allow_short": true, "sl_pips": null, "tp_pips": null, "size_lots": 1.0});
+    config("sma_crossover", params)
 }
 
-impl Which {
-    fn name(self) -> &'static str {
-        match self {
-            Which::Sma => "sma_crossover",
-            Which::Mrz => "mean_reversion_z_score",
-        }
-    }
+fn mrz_config() -> RunConfig {
+    config("mean_reversion_z_score", json!({"enabled_scenarios": [1]}))
 }
 
-fn bench_loop(
+/// The loop's setup as a run builds it.
+fn setup<'a>(cfg: &RunConfig, specs: &MarketSpecs, bars: &'a Bars, profiling: bool) -> EngineSetup<'a> {
+    EngineSetup::new(cfg, specs, bars, START_INDEX, Vec::new(), profiling).unwrap()
+}
+
+/// Times `engine::run` of strategy `S` built from `cfg` (parameters checked as the registry
+/// does); the build is outside the timed part of each iteration.
+fn bench_loop<S: Build>(
     group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     id: &str,
-    which: Which,
+    cfg: &RunConfig,
     setup: &EngineSetup,
 ) {
-    let specs = specs::resolve("EURUSD").unwrap();
-    let params: Map<String, Value> = match which {
-        Which::Sma => json!({"fast": 20, "slow": 50}),
-        Which::Mrz => json!({"enabled_scenarios": [1]}),
-    }
-    .as_object()
-    .unwrap()
-    .clone();
-    let input = || StrategyInput {
-        name: which.name(),
-        params: Params::new(which.name(), &params),
+    let specs = specs::resolve(&cfg.symbol).unwrap();
+    strategy::check_parameters(&cfg.strategy_name, &cfg.strategy_parameters).unwrap();
+    let input = StrategyInput {
+        name: &cfg.strategy_name,
+        params: &cfg.strategy_parameters,
         bars: setup.bars,
         spec: &specs.symbol,
     };
-    let trades = |out: engine::EngineOutput| black_box(out.trades.len());
-    match which {
-        Which::Sma => group.bench_function(id, |b| {
-            b.iter_batched(
-                || SmaCrossover::build(&input()).unwrap(),
-                |s| trades(engine::run(s, setup, &|| false).unwrap()),
-                BatchSize::LargeInput,
-            )
-        }),
-        Which::Mrz => group.bench_function(id, |b| {
-            b.iter_batched(
-                || MeanReversionZScore::build(&input()).unwrap(),
-                |s| trades(engine::run(s, setup, &|| false).unwrap()),
-                BatchSize::LargeInput,
-            )
-        }),
+    let build = || {
+        let params: S::Params = serde_json::from_value(cfg.strategy_parameters.clone()).unwrap();
+        S::build(params, &input).unwrap()
     };
+    group.bench_function(id, |b| {
+        b.iter_batched(
+            build,
+            |s| black_box(engine::run(s, setup, &|| false).unwrap().trades.len()),
+            BatchSize::LargeInput,
+        )
+    });
 }
 
 fn configure<'a>(
@@ -129,61 +110,70 @@ fn configure<'a>(
 fn strategies(c: &mut Criterion) {
     let bars = one_year();
     let specs = specs::resolve("EURUSD").unwrap();
-    let setup = setup(&bars, &specs, false);
-    let mut group = configure(c, "engine_loop_1y", bars.len() - setup.start_index);
-    bench_loop(&mut group, "sma_crossover", Which::Sma, &setup);
-    bench_loop(&mut group, "mrz_scenario_1", Which::Mrz, &setup);
+    let (sma, mrz) = (sma_config(), mrz_config());
+    let mut group = configure(c, "engine_loop_1y", bars.len() - START_INDEX);
+    bench_loop::<SmaCrossover>(&mut group, "sma_crossover", &sma, &setup(&sma, &specs, &bars, false));
+    bench_loop::<MeanReversionZScore>(&mut group, "mrz_scenario_1", &mrz, &setup(&mrz, &specs, &bars, false));
     group.finish();
 }
 
-/// A run's log sink as `run::execute` opens it (files in a temporary directory, no stdout).
-fn guard(dir: &std::path::Path, run_id: &str, level: tracing::Level, phase_spans: bool) -> RunLogGuard {
+/// A run's log sink as `run::execute` opens it (files in a temporary var dir, no stdout).
+fn guard(var: &Path, run_id: &str, level: tracing::Level, phase_spans: bool) -> RunLogGuard {
     let ctx = RunLogContext {
         run_id: run_id.to_owned(),
         strategy_name: "mean_reversion_z_score".to_owned(),
         symbol: "EURUSD".to_owned(),
         timeframe: "M1".to_owned(),
     };
-    let opts =
-        RunLogOptions { log_dir: dir.to_owned(), default_level: level, rust_log: None, to_stdout: false, phase_spans };
+    let paths = RunPaths::new(var, run_id).unwrap();
+    let opts = RunLogOptions {
+        text_log: paths.text_log,
+        json_log: paths.json_log,
+        default_level: level,
+        rust_log: None,
+        to_stdout: false,
+        phase_spans,
+    };
     RunLogGuard::start(&ctx, &opts).unwrap()
 }
 
 fn tracing_modes(c: &mut Criterion) {
     let bars = one_year();
     let specs = specs::resolve("EURUSD").unwrap();
-    let logs = tempfile::tempdir().unwrap();
-    let (plain, profiled) = (setup(&bars, &specs, false), setup(&bars, &specs, true));
-    let mut group = configure(c, "engine_loop_tracing_1y", bars.len() - plain.start_index);
+    let var = tempfile::tempdir().unwrap();
+    let mrz = mrz_config();
+    let (plain, profiled) = (setup(&mrz, &specs, &bars, false), setup(&mrz, &specs, &bars, true));
+    let mut group = configure(c, "engine_loop_tracing_1y", bars.len() - START_INDEX);
+    let mut bench = |id: &str, setup: &EngineSetup| bench_loop::<MeanReversionZScore>(&mut group, id, &mrz, setup);
 
     // (a) No subscriber at all: must run before the global router is installed.
-    bench_loop(&mut group, "none", Which::Mrz, &plain);
+    bench("none", &plain);
     assert!(observability::init_global(), "no other global subscriber in this bench");
 
     // (b) prod: WARN, no phase spans.
-    let prod = guard(logs.path(), "bench-prod", tracing::Level::WARN, false);
+    let prod = guard(var.path(), "bench-prod", tracing::Level::WARN, false);
     {
         let _root = prod.root_span().enter();
-        bench_loop(&mut group, "prod", Which::Mrz, &plain);
+        bench("prod", &plain);
     }
     drop(prod);
 
-    // (c) dev: INFO, phase spans, inside `backtest_loop` as in run.rs.
-    let dev = guard(logs.path(), "bench-dev", tracing::Level::INFO, true);
+    // (c) dev: INFO, phase spans, inside `backtest_loop` as in a run.
+    let dev = guard(var.path(), "bench-dev", tracing::Level::INFO, true);
     {
         let _root = dev.root_span().enter();
         let _phase = tracing::info_span!("backtest_loop", component = "execution", phase = "loop").entered();
-        bench_loop(&mut group, "dev", Which::Mrz, &plain);
+        bench("dev", &plain);
     }
     drop(dev);
 
     // (d) profiling: dev plus per-bar/per-event DEBUG spans.
-    let profiling = guard(logs.path(), "bench-profiling", tracing::Level::INFO, true);
+    let profiling = guard(var.path(), "bench-profiling", tracing::Level::INFO, true);
     profiling.enable_profiling_spans();
     {
         let _root = profiling.root_span().enter();
         let _phase = tracing::info_span!("backtest_loop", component = "execution", phase = "loop").entered();
-        bench_loop(&mut group, "profiling", Which::Mrz, &profiled);
+        bench("profiling", &profiled);
     }
     drop(profiling);
     group.finish();

@@ -1,22 +1,20 @@
-//! Indicator throughput on one year of M1 bars (~377k points, SPEC 9). Criterion reports time per
+//! Indicator throughput on one year of M1 bars (~377k points). Criterion reports time per
 //! call and elements/s; ns/point = time / POINTS.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use omega_v2::indicators::{bollinger, ema, kalman, residual_zscore, sma, wilder_atr};
+use omega_v2::rng::{splitmix64_at, unit_interval};
 
 const POINTS: usize = 377_000;
 
 /// Deterministic FX-like bars (splitmix64 random walk around 1.1, ranges of up to 2 pips each side).
 fn bars(n: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut state = 0x5EED_u64;
+    let mut k = 0;
     let mut next = move || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+        k += 1;
+        unit_interval(splitmix64_at(0x5EED, k - 1))
     };
     let (mut high, mut low, mut close) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
     let mut price = 1.1;

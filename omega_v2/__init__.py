@@ -5,9 +5,18 @@ Public API::
     import omega_v2
     result = omega_v2.run("config.json")          # or a dict, or omega_v2.example_config_path()
     result.metrics["profit_net"], result.trades, result.equity, result.logs()
+
+Names are imported on first use, so ``import omega_v2`` stays cheap (pydantic, pandas and the
+engine load only when a run needs them).
 """
 
-from omega_v2.config import LoadedConfig, example_config_path, load_config
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from omega_v2.errors import (
     ConfigError,
     DataError,
@@ -15,12 +24,52 @@ from omega_v2.errors import (
     OmegaError,
     OutputError,
     RunCancelled,
+    RunNotFound,
+    StrategyError,
 )
-from omega_v2.result import RunResult, load_run
-from omega_v2.runner import CancelToken, new_run_id, run
-from omega_v2.sweep import sweep
 
 __version__ = "0.1.0"
+
+if importlib.util.find_spec("omega_v2._core") is None:
+    _here = Path(__file__).resolve().parent
+    raise ImportError(
+        f"omega_v2's compiled engine (omega_v2._core) is missing from {_here}: this is a source "
+        "checkout that was never built. Install it editable from the checkout's root with "
+        "`pip install -e .`, or run from another directory if you installed it with `pip install .`"
+    )
+
+# public name -> module that defines it
+_LAZY = {
+    "CancelToken": "omega_v2.runner",
+    "LoadedConfig": "omega_v2.config",
+    "RunResult": "omega_v2.result",
+    "example_config_path": "omega_v2.config",
+    "load_config": "omega_v2.config",
+    "load_run": "omega_v2.result",
+    "new_run_id": "omega_v2.runner",
+    "run": "omega_v2.runner",
+    "sweep": "omega_v2.sweep",
+}
+
+if TYPE_CHECKING:
+    from omega_v2.config import LoadedConfig, example_config_path, load_config
+    from omega_v2.result import RunResult, load_run
+    from omega_v2.runner import CancelToken, new_run_id, run
+    from omega_v2.sweep import sweep
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'omega_v2' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CancelToken",
@@ -31,7 +80,9 @@ __all__ = [
     "OmegaError",
     "OutputError",
     "RunCancelled",
+    "RunNotFound",
     "RunResult",
+    "StrategyError",
     "example_config_path",
     "load_config",
     "load_run",

@@ -1,7 +1,7 @@
 """`python -m omega_v2`: run, validate, logs (and the profiling and bench commands).
 
-Exit codes: 0 success, 2 config error, 3 data error, 4 output error, 1 any other engine error,
-130 cancelled. A failure prints one paragraph to stderr; details are in the run's log files.
+Exit codes: 0 success, else the exit code of the error's class (see `docs/errors.md`). A failure
+prints one paragraph to stderr; details are in the run's log files.
 """
 
 from __future__ import annotations
@@ -16,13 +16,6 @@ from pathlib import Path
 
 from omega_v2 import errors
 
-EXIT_CODES = {
-    errors.ConfigError: 2,
-    errors.DataError: 3,
-    errors.OutputError: 4,
-    errors.RunCancelled: 130,
-}
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -31,9 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except errors.OmegaError as e:
-        code = next((c for cls, c in EXIT_CODES.items() if isinstance(e, cls)), 1)
         print(f"error: {e}", file=sys.stderr)
-        return code
+        return e.exit_code
     except BrokenPipeError:
         # `... | head` closed stdout: stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -49,41 +41,48 @@ def _show_config_warnings() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m omega_v2", description="omega-v2 backtesting engine")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="python -m omega_v2",
+        description="omega-v2: deterministic bid/ask backtests with a Rust engine (docs/cli.md)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a backtest (the bundled example when CONFIG is omitted)")
-    run.add_argument("config", nargs="?", help="config JSON file (default: the bundled example)")
-    run.add_argument("--data-root", help="data directory ({ROOT}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.parquet|csv)")
-    run.add_argument("--run-id", help="explicit run id (default: generated)")
-    run.add_argument("--var-dir", help="base directory of logs/ and results/ (default: ./var)")
-    run.add_argument("--profile", action="store_true", default=None, help="profiling mode")
-    run.add_argument("--strict", action="store_true", help="unknown config keys are errors")
-    run.add_argument("--quiet", action="store_true", help="do not mirror the engine log to stdout")
+    run.add_argument("config", nargs="?", help="config JSON file (default: the bundled example on its bundled data)")
+    run.add_argument("--data-root", help="data directory holding {SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.parquet|csv")
+    run.add_argument("--run-id", help="explicit run id (default: generated, sortable by start time)")
+    _var_dir_option(run)
+    run.add_argument(
+        "--profile", action="store_true", default=None, help="profiling mode: CPU profile, per-phase counters"
+    )
+    run.add_argument("--strict", action="store_true", help="unknown config keys are errors instead of warnings")
+    run.add_argument("--quiet", action="store_true", help="no engine log on stdout and no progress bar")
     run.set_defaults(handler=_run)
 
-    validate = sub.add_parser("validate", help="validate a config and print its normalised form and hash")
-    validate.add_argument("config")
-    validate.add_argument("--strict", action="store_true")
-    validate.add_argument("--write-normalized", metavar="PATH", help="write the canonical config (for the Rust binary)")
+    validate = sub.add_parser("validate", help="check a config as a run would, before reading data; print its hash")
+    validate.add_argument("config", help="config JSON file")
+    validate.add_argument("--strict", action="store_true", help="unknown config keys are errors instead of warnings")
+    validate.add_argument("--write-normalized", metavar="PATH", help="write the canonical config the Rust binary runs")
     validate.set_defaults(handler=_validate)
 
     logs = sub.add_parser("logs", help="one timeline of a run: Rust and Python records merged by time")
-    logs.add_argument("run_id")
-    logs.add_argument("--var-dir")
-    logs.add_argument("--level", help="minimum level (TRACE, DEBUG, INFO, WARN, ERROR)")
-    logs.add_argument("--phase", help="only records of this span/phase (e.g. data_load, backtest_loop, init)")
-    logs.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    logs.add_argument("run_id", help="the run's id")
+    _var_dir_option(logs)
+    logs.add_argument("--level", help="minimum level: TRACE, DEBUG, INFO, WARN or ERROR")
+    logs.add_argument("--phase", help="only records of this span, phase or component (e.g. data_load, loop, execution)")
+    logs.add_argument("--json", action="store_true", help="JSON lines (with run_id and context keys) instead of text")
     logs.set_defaults(handler=_logs)
 
     synth = sub.add_parser("synth", help="write seeded synthetic bid/ask data in the engine's layout")
     synth.add_argument("--root", required=True, help="data root to write into")
     synth.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
     synth.add_argument("--end", required=True, help="last date (inclusive), YYYY-MM-DD")
-    synth.add_argument("--symbol", default="EURUSD")
-    synth.add_argument("--seed", type=int, default=7)
-    synth.add_argument("--timeframes", default="M1", help="comma-separated, e.g. M1,M5")
-    synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    synth.add_argument(
+        "--symbol", default="EURUSD", help="a symbol with specs; prices follow its scale (default EURUSD)"
+    )
+    synth.add_argument("--seed", type=int, default=7, help="random seed; the same arguments give the same files")
+    synth.add_argument("--timeframes", default="M1", help="comma-separated, e.g. M1,M5 (default M1)")
+    synth.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     synth.set_defaults(handler=_synth)
 
     from omega_v2 import bench, profile_diff
@@ -91,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     profile_diff.add_parser(sub)
     return parser
+
+
+def _var_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--var-dir", help="base directory of logs/ and results/ (default: $OMEGA_VAR_DIR, else ./var)")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -104,27 +107,34 @@ def _run(args: argparse.Namespace) -> int:
         var_dir=args.var_dir,
         strict=args.strict,
         log_to_stdout=not args.quiet,
+        progress=False if args.quiet else None,
     )
     _print_summary(result)
     return 0
 
 
 def _print_summary(result) -> None:
-    m, s = result.metrics, result.summary or {}
+    m, s = result.metrics, result.summary
     d = result.meta["dataset"]
-    files = result.log_files
+    files = result.paths
     print()
+    source = (
+        " - bundled SYNTHETIC example data, not market prices" if result.meta["config"]["source"] == "example" else ""
+    )
     print(
         f"run {result.run_id}: {d['symbol']} {d['timeframe']} {d['start_time']} -> {d['end_time']} ({d['bars']} bars)"
+        + source
     )
     print(
         f"  trades {m['total_trades']}  win_rate {m['win_rate']}  profit_net {m['profit_net']}"
         f"  max_drawdown {m['max_drawdown']}  profit_factor {m['profit_factor']}"
     )
-    if s:
-        print(f"  wall time {s['timings']['total_ns'] / 1e6:.1f} ms")
+    if s is not None:
+        print(f"  wall time {s.timings.total_ns / 1e6:.1f} ms")
+    if result.meta.get("stop_out"):
+        print(f"  STOPPED OUT at {result.meta['stop_out']['time']}: equity reached the stop-out level")
     print(f"  artefacts: {result.run_dir}")
-    print(f"  logs:      {files['rust_text']}  {files['rust_json']}  {files['python']}")
+    print(f"  logs:      {files.text_log}  {files.json_log}  {files.python_log}")
     if result.profiling:
         print(f"  profiling: {result.run_dir / 'profiling'}")
 
@@ -157,6 +167,21 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 _LEVELS = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "WARNING": 3, "ERROR": 4}
+#: Span, phase and component names a run's records can carry (docs/observability.md).
+_KNOWN_PHASES = {
+    *("backtest_run", "data_load", "strategy_init", "backtest_loop", "metrics", "write", "bar", "fill", "exit"),
+    *("init", "loop", "finalize"),
+    *("execution", "output", "strategy", "profiling", "python"),
+}
+
+
+def _check_phase(phase: str, records: list[dict]) -> None:
+    """`--phase` must name a span, phase or component, or it would silently show nothing."""
+    seen = {rec[key] for rec in records for key in ("span", "phase", "component") if rec[key]}
+    if phase not in _KNOWN_PHASES | seen:
+        known = ", ".join(sorted(_KNOWN_PHASES | seen))
+        shown = phase if len(phase) <= 64 else phase[:64] + "..."
+        raise errors.ConfigError(f"--phase {shown!r} names no span, phase or component; use one of: {known}")
 
 
 def _logs(args: argparse.Namespace) -> int:
@@ -164,15 +189,20 @@ def _logs(args: argparse.Namespace) -> int:
     from omega_v2.logs import read_timeline
 
     var = paths.var_dir(args.var_dir)
-    files = paths.log_files(var, args.run_id)
-    if not any(f.is_file() for f in files.values()):
-        raise errors.ConfigError(
-            f"no log files for run `{args.run_id}` under {var / 'logs'}", code="config.unknown_run"
+    files = paths.run_paths(var, args.run_id)
+    if not any(f.is_file() for f in (files.text_log, files.json_log, files.python_log)):
+        raise errors.RunNotFound(
+            f"no log files for run `{args.run_id}` under {files.logs_dir}", code=errors.Code.RUN_NOT_FOUND
         )
     minimum = _LEVELS.get((args.level or "TRACE").upper())
     if minimum is None:
-        raise errors.ConfigError("--level must be one of TRACE, DEBUG, INFO, WARN, ERROR", code="config.invalid")
-    for rec in read_timeline(files):
+        raise errors.ConfigError(
+            "--level must be one of TRACE, DEBUG, INFO, WARN, ERROR", code=errors.Code.CONFIG_INVALID
+        )
+    records = read_timeline(files)
+    if args.phase:
+        _check_phase(args.phase, records)
+    for rec in records:
         if _LEVELS.get(rec["level"] or "INFO", 2) < minimum:
             continue
         if args.phase and args.phase not in (rec["span"], rec["phase"], rec["component"]):

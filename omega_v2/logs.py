@@ -1,26 +1,30 @@
 """The Python side of run logging and the merged timeline of a run.
 
-Each run gets `var/logs/<run_id>.python.log`: a handler on the `omega_v2` logger, attached for
-the run only, that accepts only records made while that run is current in the calling context
-(a `ContextVar`, so parallel runs in threads never see each other's records). The Rust engine
-writes its own `.log`/`.jsonl`; the streams are merged by timestamp only when read.
+Each run gets `var/logs/<run_id>.python.log`: a handler on the root logger, attached for the
+run only, that accepts only records made while that run is current in the calling context (a
+`ContextVar`, so parallel runs in threads never see each other's records). The `omega_v2`
+logger is lowered to the run's level while runs need it; other loggers (a user strategy's)
+keep their own levels. The Rust engine writes its own `.log`/`.jsonl`; the streams are merged
+by timestamp only when read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import json
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from omega_v2.errors import OutputError
+from omega_v2.errors import Code, OutputError
 
 LOGGER_NAME = "omega_v2"
 #: Overrides the Python log level of runs (DEBUG, INFO, WARNING, ...), like RUST_LOG for Rust.
@@ -40,7 +44,7 @@ class _UtcFormatter(logging.Formatter):
     run_id and stays attributable when grepped or merged."""
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        ts = datetime.fromtimestamp(record.created, tz=timezone.utc)
+        ts = datetime.fromtimestamp(record.created, tz=UTC)
         return ts.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def format(self, record: logging.LogRecord) -> str:
@@ -103,79 +107,135 @@ class _PackageLevel:
 _package_level = _PackageLevel()
 
 
+class RunLogHandler(logging.FileHandler):
+    """The run's `.python.log`: created exclusively (never another run's file, never through a
+    planted link), and a failed write (a full disk) is kept, not printed as `--- Logging error
+    ---`: `check` and `sync` raise it as an `OutputError` naming the file."""
+
+    def __init__(self, path: Path, run_id: str) -> None:
+        self.run_id = run_id
+        self.failure: BaseException | None = None
+        super().__init__(path, mode="x", encoding="utf-8")
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self.failure = self.failure or sys.exc_info()[1]
+
+    def check(self) -> None:
+        if self.failure is not None:
+            reason = getattr(self.failure, "strerror", None) or self.failure
+            raise OutputError(
+                f"cannot write the run's Python log {self.baseFilename}: {reason}; free space or fix permissions",
+                run_id=self.run_id,
+                code=Code.OUTPUT_IO,
+                context={"file": self.baseFilename},
+            )
+
+    def sync(self) -> None:
+        """Flushes and fsyncs the file; raises the first write failure of the run."""
+        try:
+            self.flush()
+            if self.stream is not None:
+                os.fsync(self.stream.fileno())
+        except OSError as e:
+            self.failure = self.failure or e
+        self.check()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunLog:
+    logger: logging.Logger
+    handler: RunLogHandler
+
+
 @contextlib.contextmanager
-def run_log(path: Path, run_id: str, level: int) -> Iterator[logging.Logger]:
-    """Attaches the run's file handler for the duration of the block, then removes it."""
+def run_log(path: Path, run_id: str, level: int) -> Iterator[RunLog]:
+    """Attaches the run's file handler to the root logger for the duration of the block (records
+    of any logger made in the run's context: omega_v2's own and a user strategy's), then
+    removes it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler = RunLogHandler(path, run_id)
+    except FileExistsError:
+        raise OutputError(
+            f"run_id `{run_id}` is already used ({path} exists); choose another run_id or remove that run",
+            run_id=run_id,
+            code=Code.OUTPUT_EXISTS,
+            context={"file": str(path)},
+        ) from None
     except OSError as e:
         raise OutputError(
             f"cannot create the run's Python log {path}: {e.strerror or e}; check that the var dir is writable",
             run_id=run_id,
-            code="output.io",
+            code=Code.OUTPUT_IO,
             context={"file": str(path)},
         ) from None
     handler.setLevel(level)
     handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)s [run_id=%(run_id)s] %(name)s: %(message)s"))
     handler.addFilter(_RunFilter(run_id))
-    logger = logging.getLogger(LOGGER_NAME)
+    root = logging.getLogger()
     _package_level.acquire(level)
     token = _current_run.set(run_id)
-    logger.addHandler(handler)
+    root.addHandler(handler)
     try:
-        yield logging.getLogger(f"{LOGGER_NAME}.runner")
+        yield RunLog(logging.getLogger(f"{LOGGER_NAME}.runner"), handler)
     finally:
-        logger.removeHandler(handler)
+        root.removeHandler(handler)
         _current_run.reset(token)
         _package_level.release(level)
         handler.close()
 
 
-def read_timeline(files: dict[str, Path]) -> list[dict[str, Any]]:
-    """Rust JSON records and Python records of one run as one list sorted by timestamp.
+#: The run context every Rust record carries; Python records of the run get the same values.
+CONTEXT_KEYS = ("run_id", "strategy_name", "symbol", "timeframe")
 
-    Each item has `timestamp`, `source` (`rust`/`python`), `level`, `target`, `message`,
-    `span`, `component`, `phase` and `fields`.
+
+def read_timeline(files: Any) -> list[dict[str, Any]]:
+    """Rust JSON records and Python records of one run (`files`: its `RunPaths`) as one list
+    sorted by timestamp.
+
+    Each item has `timestamp`, `source` (`rust`/`python`), `level`, the context keys `run_id`,
+    `strategy_name`, `symbol`, `timeframe`, then `component`, `phase`, `span`, `target`,
+    `message` and `fields`.
     """
-    records: list[dict[str, Any]] = []
-    if files["rust_json"].is_file():
-        for line in files["rust_json"].read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                rec = json.loads(line)
-                records.append(
-                    {
-                        "timestamp": rec.get("timestamp"),
-                        "source": "rust",
-                        "level": rec.get("level"),
-                        "target": rec.get("target"),
-                        "message": rec.get("message"),
-                        "span": rec.get("span"),
-                        "component": rec.get("component"),
-                        "phase": rec.get("phase"),
-                        "fields": rec.get("fields", {}),
-                    }
-                )
-    if files["python"].is_file():
-        records.extend(_python_records(files["python"]))
-    records.sort(key=lambda r: r["timestamp"] or "")
-    return records
+    rust = [_rust_record(json.loads(line)) for line in _lines(files.json_log)]
+    context = {k: rust[0][k] for k in CONTEXT_KEYS} if rust else {"run_id": files.run_id}
+    python = [_python_record(m, context) for m in map(_LINE.match, _lines(files.python_log)) if m]
+    return sorted([*rust, *python], key=lambda r: r["timestamp"] or "")
 
 
-def _python_records(path: Path) -> Iterator[dict[str, Any]]:
-    for line in path.read_text(encoding="utf-8").splitlines():
-        m = _LINE.match(line)
-        if not m:
-            continue
-        ts, level, _run_id, target, message = m.groups()
-        yield {
-            "timestamp": ts,
-            "source": "python",
-            "level": "WARN" if level == "WARNING" else level,
-            "target": target,
-            "message": message,
-            "span": None,
-            "component": "python",
-            "phase": None,
-            "fields": {},
-        }
+def _lines(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _rust_record(rec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "timestamp": rec.get("timestamp"),
+        "source": "rust",
+        "level": rec.get("level"),
+        **{k: rec.get(k) for k in CONTEXT_KEYS},
+        "component": rec.get("component"),
+        "phase": rec.get("phase"),
+        "span": rec.get("span"),
+        "target": rec.get("target"),
+        "message": rec.get("message"),
+        "fields": rec.get("fields", {}),
+    }
+
+
+def _python_record(m: re.Match[str], context: dict[str, Any]) -> dict[str, Any]:
+    ts, level, run_id, target, message = m.groups()
+    return {
+        "timestamp": ts,
+        "source": "python",
+        "level": "WARN" if level == "WARNING" else level,
+        **{k: context.get(k) for k in CONTEXT_KEYS},
+        "run_id": run_id,
+        "component": "python",
+        "phase": None,
+        "span": None,
+        "target": target,
+        "message": message,
+        "fields": {},
+    }

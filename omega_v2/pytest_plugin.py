@@ -3,7 +3,7 @@
 - `omega_var_dir`: a fresh var dir per test (logs and results never leak into ./var).
 - `omega_run`: `omega_run(config, **kwargs) -> RunResult` using that var dir.
 - `assert_same_artefacts`: `assert_same_artefacts(a, b)` fails unless trades, equity and
-  metrics of two runs are byte-identical (the determinism/golden contract of SPEC 6).
+  metrics of two runs are byte-identical (the determinism/golden contract).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-DETERMINISTIC_ARTEFACTS = ("trades.json", "equity.csv", "metrics.json")
+from omega_v2._core import RESULT_ARTEFACTS as DETERMINISTIC_ARTEFACTS
 
 
 def same_artefacts(a: Any, b: Any) -> list[str]:

@@ -13,18 +13,33 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omega_v2 import paths
-from omega_v2.logs import read_timeline
+from omega_v2 import _core, paths
+from omega_v2.logs import CONTEXT_KEYS, read_timeline
+
+TIMELINE_COLUMNS = (
+    "timestamp",
+    "source",
+    "level",
+    *CONTEXT_KEYS,
+    "component",
+    "phase",
+    "span",
+    "target",
+    "message",
+    "fields",
+)
+#: The engine phases a profiled run's plot shows (the profiler's own start is not a phase).
+PLOT_PHASES = ("data_load", "strategy_init", "backtest", "metrics", "write")
 
 
 class RunResult:
     """Artefacts of one completed run (`var/results/backtests/<run_id>/`)."""
 
-    def __init__(self, run_dir: Path, *, summary: dict[str, Any] | None = None, var_dir: Path | None = None) -> None:
+    def __init__(self, run_dir: Path, *, summary: Any = None) -> None:
         self.run_dir = Path(run_dir)
+        #: The engine's `_core.Summary` of the run that made this result (None when loaded).
         self.summary = summary
-        # run_dir = <var>/results/backtests/<run_id>
-        self.var_dir = var_dir if var_dir is not None else self.run_dir.parent.parent.parent
+        self.paths = summary.paths if summary is not None else _core.RunPaths.from_run_dir(self.run_dir)
 
     @property
     def run_id(self) -> str:
@@ -73,50 +88,56 @@ class RunResult:
         path = self.run_dir / "profiling" / "profiling.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
-    @property
-    def log_files(self) -> dict[str, Path]:
-        return paths.log_files(self.var_dir, self.run_dir.name)
-
     def logs(self) -> Any:
-        """Both log streams (Rust JSON lines and the Python log) merged by timestamp, as a DataFrame."""
+        """Both log streams (Rust JSON lines and the Python log) merged by timestamp, as a
+        DataFrame with UTC timestamps and one row per record."""
         import pandas as pd
 
-        return pd.DataFrame(read_timeline(self.log_files))
+        frame = pd.DataFrame(read_timeline(self.paths), columns=TIMELINE_COLUMNS)
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+        for column in ("source", "level", "component"):
+            frame[column] = frame[column].astype("category")
+        return frame
 
-    def plot(self, ax: Any = None) -> Any:
-        """Equity and drawdown (and phase timings when profiled); returns the matplotlib figure."""
-        import matplotlib.pyplot as plt
+    def plot(self) -> Any:
+        """Equity and drawdown (plus the engine's phase timings when profiled); returns the
+        matplotlib figure. Needs the `plot` extra (`pip install "omega-v2[plot]"`)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError('plotting needs matplotlib: pip install "omega-v2[plot]"') from None
 
         eq = self.equity
-        timings = (self.profiling or {}).get("metrics", {})
-        phases = {k[5:-3]: v for k, v in timings.items() if k.startswith("time_") and k.endswith("_ms")}
+        phases = {p: ms for p in PLOT_PHASES if (ms := (self.profiling or {}).get("metrics", {}).get(f"time_{p}_ms"))}
         rows = 3 if phases else 2
         fig, axes = plt.subplots(rows, 1, figsize=(10, 2.6 * rows), constrained_layout=True)
+        d, currency = self.meta["dataset"], self.meta["account"]["account_currency"]
+        fig.suptitle(f"{self.meta['config']['strategy_name']} on {d['symbol']} {d['timeframe']} ({self.run_id})")
         axes[0].plot(eq.index, eq["equity"], label="equity")
         axes[0].plot(eq.index, eq["balance"], label="balance", alpha=0.7)
-        axes[0].set_title(f"{self.run_id}: equity")
+        axes[0].set(title="equity", ylabel=currency)
         axes[0].legend()
-        axes[1].fill_between(eq.index, -eq["drawdown"], 0, color="tab:red", alpha=0.5)
-        axes[1].set_title("drawdown (ratio to high water)")
+        # Drawdown as metrics.json reports it: a positive share of the high water.
+        axes[1].fill_between(eq.index, eq["drawdown"] * 100, 0, color="tab:red", alpha=0.5)
+        axes[1].set(title=f"drawdown (max {self.metrics['max_drawdown']:.2%})", ylabel="% of high water")
+        axes[1].invert_yaxis()
         if phases:
             axes[2].barh(list(phases), list(phases.values()))
-            axes[2].set_title("phase timings (ms)")
+            axes[2].set(title="engine phases", xlabel="ms")
         return fig
 
     def _json(self, name: str) -> Any:
         return json.loads((self.run_dir / name).read_text(encoding="utf-8"))
 
     def __repr__(self) -> str:
-        m = self.metrics
-        return (
-            f"RunResult(run_id={self.run_id!r}, trades={m['total_trades']}, "
-            f"profit_net={m['profit_net']}, max_drawdown={m['max_drawdown']})"
-        )
+        headline = ", ".join(f"{k}={self.metrics.get(k)!r}" for k in _core.HEADLINE_METRICS)
+        return f"RunResult(run_id={self.run_id!r}, {headline})"
 
     def _repr_html_(self) -> str:
-        keys = ("total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily")
         d = self.meta["dataset"]
-        rows = "".join(f"<tr><td>{k}</td><td>{html.escape(str(self.metrics.get(k)))}</td></tr>" for k in keys)
+        rows = "".join(
+            f"<tr><td>{k}</td><td>{html.escape(str(self.metrics.get(k)))}</td></tr>" for k in _core.HEADLINE_METRICS
+        )
         return (
             f"<div><b>omega-v2 run</b> <code>{html.escape(self.run_id)}</code> "
             f"{html.escape(d['symbol'])} {html.escape(d['timeframe'])} {html.escape(d['start_time'])} → "

@@ -12,8 +12,6 @@ import functools
 import io
 import os
 import pstats
-import re
-import secrets
 import subprocess
 import time
 from pathlib import Path
@@ -21,31 +19,14 @@ from typing import Any
 
 from omega_v2 import _core, paths
 from omega_v2.config import LoadedConfig, allowlisted_fields, load_config
-from omega_v2.errors import ConfigError, OmegaError, OutputError
+from omega_v2.errors import OmegaError
 from omega_v2.logs import python_level, run_log
+from omega_v2.progress import RunProgressBar
 from omega_v2.result import RunResult
 
 CancelToken = _core.CancelToken
-
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def new_run_id(config_hash: str) -> str:
-    """`<UTC start>-<first 8 hex of config_hash>-<8 random hex>`: sortable by start time,
-    file-safe, and unique in practice (32 random bits per second and config)."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{stamp}-{config_hash[:8]}-{secrets.token_hex(4)}"
-
-
-def validate_run_id(run_id: str) -> str:
-    """Rejects anything that is not a plain file name before any file is touched."""
-    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise ConfigError(
-            "run_id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ and must not contain `..`",
-            code="config.run_id",
-            context={"field": "run_id"},
-        )
-    return run_id
+#: `<UTC start>-<first 8 hex of config_hash>-<8 random hex>` (the engine's rule).
+new_run_id = _core.new_run_id
 
 
 def run(
@@ -58,71 +39,92 @@ def run(
     strict: bool = False,
     log_to_stdout: bool = False,
     cancel_token: CancelToken | None = None,
+    progress: bool | None = None,
 ) -> RunResult:
     """Runs one backtest and returns its :class:`RunResult`.
 
     `config` is a dict, a path to a JSON file, a :class:`LoadedConfig`, or None for the bundled
     example (which then runs on the bundled dataset). `profile=True` enables profiling mode.
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
-    thread Ctrl-C does. Raises a subclass of :class:`OmegaError` carrying the run_id.
+    thread Ctrl-C does. `progress` shows a progress bar on stderr for runs longer than a second
+    (None: on a terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the
+    run_id.
     """
-    loaded = load_config(config_or_example(config), strict=strict)
-    rid = validate_run_id(run_id) if run_id is not None else new_run_id(loaded.config_hash)
+    # cProfile covers the Python side from the start when profiling is asked for explicitly.
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    try:
+        loaded = load_config(config_or_example(config), strict=strict)
+    except OmegaError as e:
+        e.run_id = e.run_id or run_id  # a caller who named the run finds it in the error
+        raise
+    if profile is None and loaded.model.observability.profiling_mode:
+        profiler = cProfile.Profile()
+        profiler.enable()
+    rid = run_id if run_id is not None else new_run_id(loaded.config_hash)
     var = paths.var_dir(var_dir)
-    files = paths.log_files(var, rid)
-    _ensure_unused(var, rid, files)
-    profiling = bool(profile) if profile is not None else loaded.model.observability.profiling_mode
-    context = {
-        "run_id": rid,
-        "config_hash": loaded.config_hash,
-        "config_source": loaded.source,
-        "var_dir": str(var),
-        "data_root": str(paths.data_root(data_root, example=loaded.source == "example")),
-        "log_to_stdout": log_to_stdout,
-        "rust_log": os.environ.get("RUST_LOG"),
-        "profile": profiling,
-        "git": _git_info(),
-    }
+    run_paths = paths.run_paths(var, rid)
     run_mode = loaded.model.run_mode
-    with run_log(files["python"], rid, python_level(run_mode)) as log:
+    show_progress = progress if progress is not None else run_mode == "dev"
+    git = _git_info()
+    with run_log(run_paths.python_log, rid, python_level(run_mode)) as log:
         _core.reset_log_cache()
-        log.info("run starting config_hash=%s %s", loaded.config_hash, _fields(allowlisted_fields(loaded.model)))
+        log.logger.info(
+            "run starting config_hash=%s %s", loaded.config_hash, _fields(allowlisted_fields(loaded.normalized))
+        )
         for warning in loaded.warnings:
-            log.warning(warning)
-        profiler = cProfile.Profile() if profiling else None
-        started = time.perf_counter()
+            log.logger.warning(warning)
+        log.handler.check()  # a Python log that cannot be written fails the run before it starts
+        commit = _BeforeCommit(log, profiler, time.perf_counter())
+        counter = _core.RunProgress()
         try:
-            if profiler:
-                profiler.enable()
-            summary = _core.run(loaded.canonical_json, context, cancel_token)
+            with RunProgressBar(counter, enabled=show_progress):
+                summary = _core.run(
+                    loaded.canonical_json,
+                    run_id=rid,
+                    config_hash=loaded.config_hash,
+                    config_source=loaded.source,
+                    var_dir=var,
+                    data_root=paths.data_root(data_root, example=loaded.source == "example"),
+                    log_to_stdout=log_to_stdout,
+                    rust_log=os.environ.get("RUST_LOG"),
+                    profile=profiler is not None,
+                    git_commit=git[0] if git else None,
+                    git_dirty=git[1] if git else False,
+                    cancel_token=cancel_token,
+                    progress=counter,
+                    before_commit=commit,
+                )
         except OmegaError as e:
-            # dev keeps the traceback in the Python log; prod only the message (SPEC 7).
-            log.error("run failed code=%s: %s", e.code, e, exc_info=run_mode == "dev")
+            # dev keeps the traceback in the Python log; prod only the message.
+            log.logger.error("run failed code=%s: %s", e.code, e, exc_info=run_mode == "dev")
             raise
         finally:
             if profiler:
                 profiler.disable()
-        log.info(
+    return RunResult(summary.paths.run_dir, summary=summary)
+
+
+class _BeforeCommit:
+    """The Python side's last step, run by the engine just before the run directory is
+    committed: the Python profile goes into the staging directory and the Python log is known
+    good, so a committed run never stands next to a log that failed."""
+
+    def __init__(self, log: Any, profiler: cProfile.Profile | None, started: float) -> None:
+        self.log, self.profiler, self.started = log, profiler, started
+
+    def __call__(self, staging: Path, summary: Any) -> None:
+        self.log.logger.info(
             "run finished run_dir=%s trades=%s wall_ms=%.3f",
-            summary["run_dir"],
-            summary["counters"]["trades_emitted"],
-            (time.perf_counter() - started) * 1e3,
+            summary.paths.run_dir,
+            summary.counters.trades_emitted,
+            (time.perf_counter() - self.started) * 1e3,
         )
-        if profiler:
-            _write_python_profile(profiler, Path(summary["run_dir"]) / "profiling")
-    return RunResult(Path(summary["run_dir"]), summary=summary, var_dir=var)
-
-
-def _ensure_unused(var: Path, run_id: str, files: dict[str, Path]) -> None:
-    """A run never writes into another run's files: an existing run dir or log is an error."""
-    taken = [p for p in (paths.run_dir(var, run_id), *files.values()) if p.exists()]
-    if taken:
-        raise OutputError(
-            f"run_id `{run_id}` is already used ({taken[0]} exists); choose another run_id or remove that run",
-            run_id=run_id,
-            code="output.exists",
-            context={"file": str(taken[0])},
-        )
+        if self.profiler:
+            self.profiler.disable()
+            _write_python_profile(self.profiler, Path(staging) / "profiling")
+        self.log.handler.sync()
 
 
 def config_or_example(config: Any) -> Any:
@@ -139,18 +141,17 @@ def _fields(values: dict[str, Any]) -> str:
 
 
 def _write_python_profile(profiler: cProfile.Profile, directory: Path) -> None:
-    """cProfile of the Python layer: `python_profile.pstats` plus a top-20 text summary."""
+    """cProfile of the Python layer: `python_profile.pstats` plus a top-20 text summary, into
+    the (not yet committed) run directory."""
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / "python_profile.pstats.tmp"
-    profiler.dump_stats(tmp)
-    tmp.replace(directory / "python_profile.pstats")
+    profiler.dump_stats(directory / "python_profile.pstats")
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(20)
     (directory / "python_profile.txt").write_text(text.getvalue(), encoding="utf-8")
 
 
 @functools.lru_cache(maxsize=1)
-def _git_info() -> dict[str, Any] | None:
+def _git_info() -> tuple[str, bool] | None:
     """Commit of the source checkout omega_v2 runs from, when it is one (editable installs).
     Looked up once per process."""
     root = Path(__file__).resolve().parent.parent
@@ -169,7 +170,7 @@ def _git_info() -> dict[str, Any] | None:
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit, "dirty": bool(dirty)} if commit else None
+    return (commit, bool(dirty)) if commit else None
 
 
-__all__ = ["CancelToken", "LoadedConfig", "new_run_id", "run", "validate_run_id"]
+__all__ = ["CancelToken", "LoadedConfig", "new_run_id", "run"]

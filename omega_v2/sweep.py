@@ -11,19 +11,17 @@ import copy
 import csv
 import itertools
 import os
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from omega_v2 import paths
+from omega_v2 import _core, paths
 from omega_v2.config import load_config
 from omega_v2.errors import OmegaError
+from omega_v2.progress import SweepProgress
 from omega_v2.runner import config_or_example
-
-SUMMARY_METRICS = ("total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily")
 
 
 def expand_grid(
@@ -59,7 +57,7 @@ def _run_one(config: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     except OmegaError as e:
         return {"run_id": e.run_id, "status": "failed", "error": f"{e.code}: {e}"}
     row: dict[str, Any] = {"run_id": result.run_id, "status": "success", "error": ""}
-    row.update({k: result.metrics.get(k) for k in SUMMARY_METRICS})
+    row.update({k: result.metrics.get(k) for k in _core.HEADLINE_METRICS})
     row["run_dir"] = str(result.run_dir)
     return row
 
@@ -93,12 +91,11 @@ def sweep(
             pool.submit(_run_one, cfg, options): point for point, cfg in expanded
         }
         rows = []
-        for done, future in enumerate(as_completed(futures), 1):
-            rows.append({**futures[future], **future.result()})
-            if progress:
-                print(f"\rsweep: {done}/{len(futures)} runs", end="", file=sys.stderr, flush=True)
-        if progress:
-            print(file=sys.stderr)
+        with SweepProgress(len(futures), enabled=progress) as bar:
+            for future in as_completed(futures):
+                row = {**futures[future], **future.result()}
+                rows.append(row)
+                bar.update(row["status"])
     finally:
         if own:
             pool.shutdown()

@@ -1,11 +1,13 @@
-//! The normalised run config as the engine receives it (SPEC 2). Python validates, applies
-//! defaults and normalises; this module only deserialises and re-checks the invariants the
-//! engine relies on. `Debug` is deliberately not derived on anything holding parameters: the
-//! config must never be printed whole (SPEC 8.5).
+//! The normalised run config as the engine receives it. Python validates it, applies every
+//! default and normalises it (see `docs/config.md`); this module only deserialises it (every
+//! field required, unknown fields rejected) and re-checks the invariants the engine relies on.
+//! `Debug` is deliberately not derived on anything holding parameters: the config must never be
+//! printed whole (only its hash and the allowlisted fields reach a log).
 
 use serde::Deserialize;
+use serde_json::Value;
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 
 #[derive(Deserialize, Clone)]
@@ -16,13 +18,14 @@ pub enum RunMode {
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct Timeframes {
     pub primary: Timeframe,
-    #[serde(default)]
     pub additional: Vec<Timeframe>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
 pub struct Session {
     /// "HH:MM" UTC; `end <= start` crosses midnight.
     #[serde(deserialize_with = "de_hhmm")]
@@ -32,20 +35,24 @@ pub struct Session {
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct Account {
     pub initial_balance: f64,
     pub account_currency: String,
     pub risk_per_trade: f64,
+    /// Equity at a bar close at or below this stops the account out (0: when it is gone).
+    pub stop_out_level: f64,
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct Costs {
     pub enabled: bool,
     pub fee_multiplier: f64,
     pub slippage_multiplier: f64,
     pub spread_multiplier: f64,
     /// Overrides the execution-costs default when set.
-    #[serde(default)]
+    #[serde(deserialize_with = "required")]
     pub pip_buffer_factor: Option<f64>,
 }
 
@@ -58,17 +65,18 @@ pub enum Impact {
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct NewsFilter {
     pub enabled: bool,
     pub minutes_before: i64,
     pub minutes_after: i64,
     pub min_impact: Impact,
     /// Empty means the symbol's base and quote currencies.
-    #[serde(default)]
     pub currencies: Vec<String>,
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct BreakEven {
     pub enabled: bool,
     /// Move the stop once the close is this many initial risk distances (R) in profit.
@@ -77,7 +85,8 @@ pub struct BreakEven {
     pub offset_pips: f64,
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct Trailing {
     pub enabled: bool,
     /// Trailing starts once the close is this many R in profit.
@@ -86,24 +95,43 @@ pub struct Trailing {
     pub distance_pips: f64,
 }
 
-#[derive(Deserialize, Clone, Default)]
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct TradeManagement {
-    #[serde(default)]
+    #[serde(deserialize_with = "required")]
     pub max_holding_minutes: Option<i64>,
-    #[serde(default)]
     pub break_even: BreakEven,
-    #[serde(default)]
     pub trailing: Trailing,
 }
 
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct Observability {
     pub profiling_mode: bool,
     pub profiling_frequency_hz: i32,
 }
 
-/// The validated config (SPEC 2). Unknown keys were already reported by Python and are ignored.
+/// `outputs.equity`: which rows `equity.csv` gets (metrics always use the per-bar curve).
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum EquityOutput {
+    /// One row per primary bar (the default).
+    Bar,
+    /// One row per UTC day: the last bar of each day.
+    Daily,
+    /// No `equity.csv`.
+    None,
+}
+
 #[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    pub equity: EquityOutput,
+}
+
+/// The validated config. Unknown keys were already reported and dropped by Python.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
 pub struct RunConfig {
     pub schema_version: String,
     pub strategy_name: String,
@@ -117,27 +145,44 @@ pub struct RunConfig {
     pub rng_seed: u64,
     pub timeframes: Timeframes,
     pub warmup_bars: usize,
+    #[serde(deserialize_with = "required")]
     pub sessions: Option<Vec<Session>>,
     pub account: Account,
     pub costs: Costs,
     pub news_filter: NewsFilter,
-    pub strategy_parameters: serde_json::Map<String, serde_json::Value>,
+    /// Deserialised by the strategy's own typed parameter struct (see `strategy`).
+    pub strategy_parameters: Value,
     pub trade_management: TradeManagement,
     pub observability: Observability,
+    pub outputs: Outputs,
+    /// Optimizer/robustness settings, passed through (hashed, not used by single runs).
+    pub metrics: Value,
+}
+
+/// A parsed config: the typed view the engine runs on, and the JSON it came from (for the
+/// allowlisted log fields), from one parse of the text.
+pub struct ParsedConfig {
+    pub config: RunConfig,
+    pub value: Value,
 }
 
 impl RunConfig {
     pub fn from_json(text: &str) -> Result<Self> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        let cfg: RunConfig = serde_path_to_error::deserialize(de).map_err(|e| config_json_error(&e))?;
-        cfg.check()?;
-        Ok(cfg)
+        Ok(Self::parse(text)?.config)
+    }
+
+    pub fn parse(text: &str) -> Result<ParsedConfig> {
+        let value: Value = serde_json::from_str(text).map_err(|e| config_syntax_error(&e))?;
+        let config: RunConfig = from_value_at(&value, "")?;
+        config.check()?;
+        Ok(ParsedConfig { config, value })
     }
 
     /// Invariants the engine relies on; Python enforces the same rules with friendlier messages.
     fn check(&self) -> Result<()> {
         let fail = |field: &'static str, rule: &str| {
-            Err(EngineError::config("config.invalid", format!("config field `{field}` {rule}")).with("field", field))
+            Err(EngineError::new(ErrorCode::ConfigInvalid, format!("config field `{field}` {rule}"))
+                .with("field", field))
         };
         if !matches!(self.schema_version.as_str(), "2" | "2.0") {
             return fail("schema_version", "must be \"2\"");
@@ -157,6 +202,9 @@ impl RunConfig {
         }
         if !(self.account.risk_per_trade > 0.0 && self.account.risk_per_trade.is_finite()) {
             return fail("account.risk_per_trade", "must be a positive number");
+        }
+        if !(self.account.stop_out_level >= 0.0 && self.account.stop_out_level < self.account.initial_balance) {
+            return fail("account.stop_out_level", "must be >= 0 and below initial_balance");
         }
         let c = &self.costs;
         if [c.fee_multiplier, c.slippage_multiplier, c.spread_multiplier].iter().any(|m| !(*m >= 0.0 && m.is_finite()))
@@ -195,38 +243,61 @@ impl RunConfig {
     }
 }
 
+/// Deserialises `value` (found at the dotted path `prefix`) into `T`, naming the failing field.
 /// serde's messages quote offending values ("invalid type: string \"...\""), which may be
-/// secrets; the error names the field path and the kind of problem only (SPEC 8.5).
-fn config_json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> EngineError {
-    let inner = e.inner();
-    let text = inner.to_string();
-    let what = if let Some(missing) = text.strip_prefix("missing field ") {
-        format!("missing field {}", missing.split(" at line").next().unwrap_or(""))
-    } else {
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                "the file is not valid JSON".to_owned()
-            }
+/// secrets, so the error names the field path and the kind of problem only.
+pub fn from_value_at<T: serde::de::DeserializeOwned>(value: &Value, prefix: &str) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.inner().to_string();
+        let what = match inner.split_once('`') {
+            Some(("missing field ", rest)) => format!("missing field `{}`", rest.split('`').next().unwrap_or("")),
+            Some(("unknown field ", rest)) => format!("unknown field `{}`", rest.split('`').next().unwrap_or("")),
             _ => "wrong type or unsupported value".to_owned(),
-        }
-    };
-    let field = e.path().to_string();
-    EngineError::config(
-        "config.invalid",
-        format!(
-            "config field `{field}` rejected by the engine: {what} (line {} column {}); `python -m omega_v2 validate CONFIG --write-normalized OUT` writes the form the engine expects",
-            inner.line(),
-            inner.column()
-        ),
+        };
+        let path = e.path().to_string();
+        // A missing field is reported at its parent's path: name the field itself.
+        let missing = inner.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+        let field = [prefix, path.as_str().trim_matches('.'), missing.unwrap_or("")]
+            .iter()
+            .filter(|part| !part.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(".");
+        let code = if prefix.starts_with("strategy_parameters") {
+            ErrorCode::ConfigStrategyParameter
+        } else {
+            ErrorCode::ConfigInvalid
+        };
+        EngineError::new(
+            code,
+            format!(
+                "config field `{field}` rejected by the engine: {what}; `python -m omega_v2 validate CONFIG --write-normalized OUT` writes the form the engine expects"
+            ),
+        )
+        .with("field", field)
+    })
+}
+
+fn config_syntax_error(e: &serde_json::Error) -> EngineError {
+    EngineError::new(
+        ErrorCode::ConfigJsonInvalid,
+        format!("the config is not valid JSON (line {} column {})", e.line(), e.column()),
     )
-    .with("field", field)
 }
 
 fn parse_config_date(s: &str, field: &'static str) -> Result<i64> {
     crate::timefmt::parse_date(s).ok_or_else(|| {
-        EngineError::config("config.invalid", format!("config field `{field}` must be a date YYYY-MM-DD"))
+        EngineError::new(ErrorCode::ConfigInvalid, format!("config field `{field}` must be a date YYYY-MM-DD"))
             .with("field", field)
     })
+}
+
+/// An `Option` field that must be present (serde would read a missing one as `None`): Python
+/// always writes every field, so a missing one means the config is not normalised.
+pub fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
 }
 
 fn de_hhmm<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<u32, D::Error> {
@@ -242,75 +313,4 @@ pub fn parse_hhmm(s: &str) -> Option<u32> {
     }
     let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
     (h < 24 && m < 60).then_some(h * 60 + m)
-}
-
-/// Parameters of one strategy: typed getters over the validated `strategy_parameters` object,
-/// falling back to the strategy's documented defaults. Python already rejected unknown names
-/// and wrong types; the engine re-checks types and names the parameter when it fails.
-pub struct Params<'a> {
-    strategy: &'a str,
-    map: &'a serde_json::Map<String, serde_json::Value>,
-}
-
-impl<'a> Params<'a> {
-    pub fn new(strategy: &'a str, map: &'a serde_json::Map<String, serde_json::Value>) -> Self {
-        Self { strategy, map }
-    }
-
-    fn bad(&self, name: &str, rule: &str) -> EngineError {
-        let field = format!("strategy_parameters.{name}");
-        EngineError::config("config.strategy_parameter", format!("`{field}` of strategy `{}` {rule}", self.strategy))
-            .with("field", field)
-    }
-
-    pub fn f64(&self, name: &str, default: f64) -> Result<f64> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| self.bad(name, "must be a finite number")),
-        }
-    }
-
-    pub fn opt_f64(&self, name: &str) -> Result<Option<f64>> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(_) => self.f64(name, 0.0).map(Some),
-        }
-    }
-
-    pub fn usize(&self, name: &str, default: usize) -> Result<usize> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| self.bad(name, "must be a non-negative integer")),
-        }
-    }
-
-    pub fn bool(&self, name: &str, default: bool) -> Result<bool> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_bool().ok_or_else(|| self.bad(name, "must be true or false")),
-        }
-    }
-
-    pub fn str(&self, name: &str, default: &'a str) -> Result<&'a str> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(default),
-            Some(v) => v.as_str().ok_or_else(|| self.bad(name, "must be a string")),
-        }
-    }
-
-    pub fn usize_list(&self, name: &str, default: &[usize]) -> Result<Vec<usize>> {
-        match self.map.get(name) {
-            None | Some(serde_json::Value::Null) => Ok(default.to_vec()),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|v| v.as_u64().map(|x| x as usize).ok_or_else(|| self.bad(name, "must be a list of integers")))
-                .collect(),
-            Some(_) => Err(self.bad(name, "must be a list of integers")),
-        }
-    }
-
-    /// A rule violation found by the strategy itself (e.g. `fast < slow`).
-    pub fn invalid(&self, name: &str, rule: &str) -> EngineError {
-        self.bad(name, rule)
-    }
 }

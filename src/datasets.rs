@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::data::{synth, Format};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 use crate::timefmt::{day_of, parse_date, weekday, NANOS_PER_DAY};
 
@@ -23,7 +23,7 @@ pub struct SynthRequest<'a> {
 /// Writes `{root}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.{ext}` for every timeframe; returns the paths.
 pub fn generate(req: &SynthRequest) -> Result<Vec<PathBuf>> {
     let bad = |field: &'static str, rule: &str| {
-        EngineError::config("config.synth", format!("`{field}` {rule}")).with("field", field)
+        EngineError::new(ErrorCode::ConfigSynth, format!("`{field}` {rule}")).with("field", field)
     };
     let start = parse_date(req.start_date).ok_or_else(|| bad("start_date", "must be YYYY-MM-DD"))?;
     let end = parse_date(req.end_date).ok_or_else(|| bad("end_date", "must be YYYY-MM-DD"))? + NANOS_PER_DAY;

@@ -1,6 +1,8 @@
 //! Market data as a struct of arrays: one column per field, aligned bid and ask sides.
 //! Loaded once per run and only ever borrowed as slices; nothing in the loop copies a series.
 
+use crate::domain::Direction;
+
 /// One price side (bid or ask) as OHLC columns of equal length.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ohlc {
@@ -49,6 +51,21 @@ impl Bars {
     pub fn is_empty(&self) -> bool {
         self.time_ns.is_empty()
     }
+    /// The side an entry in direction `d` trades on: longs buy the ask, shorts sell the bid.
+    pub fn entry_side(&self, d: Direction) -> &Ohlc {
+        match d {
+            Direction::Long => &self.ask,
+            Direction::Short => &self.bid,
+        }
+    }
+    /// The side a position in direction `d` exits (and is marked) on: longs sell the bid,
+    /// shorts buy the ask.
+    pub fn exit_side(&self, d: Direction) -> &Ohlc {
+        match d {
+            Direction::Long => &self.bid,
+            Direction::Short => &self.ask,
+        }
+    }
     /// Mid close `(bid.close + ask.close) / 2`, computed once for strategies that need it.
     pub fn mid_close(&self) -> Vec<f64> {
         self.bid.close.iter().zip(&self.ask.close).map(|(b, a)| (b + a) * 0.5).collect()
@@ -70,30 +87,6 @@ impl Bars {
         scale(&mut self.bid.high, &mut self.ask.high);
         scale(&mut self.bid.low, &mut self.ask.low);
         scale(&mut self.bid.close, &mut self.ask.close);
-    }
-}
-
-/// Trade direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Long,
-    Short,
-}
-
-impl Direction {
-    /// +1 for long, -1 for short: `pnl = (exit - entry) * sign * size`.
-    pub fn sign(self) -> f64 {
-        match self {
-            Direction::Long => 1.0,
-            Direction::Short => -1.0,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Long => "long",
-            Direction::Short => "short",
-        }
     }
 }
 

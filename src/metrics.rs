@@ -1,4 +1,4 @@
-//! The metrics catalogue of SPEC 6: every key with its definition (unit, description, domain,
+//! The metrics catalogue: every key with its definition (unit, description, domain,
 //! source, type), edge cases and rounding on write (currency 2 decimals, ratios 6).
 
 use serde::ser::{SerializeMap, Serializer};
@@ -94,6 +94,10 @@ pub const CATALOGUE: &[(&str, Definition)] = &[
     ("sharpe_equity_daily", def("score", "Annualised (x sqrt(252)) mean / sample std of daily equity returns (UTC day-end equity, first return against the initial balance); \"n/a\" with < 2 days or zero spread", "real or n/a", "equity", "float|n/a")),
     ("sortino_equity_daily", def("score", "Annualised (x sqrt(252)) mean daily return / sqrt(mean(min(r, 0)^2)); \"n/a\" with < 2 days or no losing day", "real or n/a", "equity", "float|n/a")),
 ];
+
+/// The metrics a run summary, a sweep row and a result's repr show first.
+pub const HEADLINE: [&str; 6] =
+    ["total_trades", "win_rate", "profit_net", "max_drawdown", "profit_factor", "sharpe_equity_daily"];
 
 /// Computed metrics in catalogue order.
 #[derive(Debug, Clone, PartialEq)]

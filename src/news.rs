@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::config::{Impact, NewsFilter};
-use crate::error::{EngineError, Result};
+use crate::error::{quote, EngineError, ErrorCode, Result};
 use crate::timefmt::{parse_timestamp, NANOS_PER_MINUTE};
 
 pub const CALENDAR_ENV: &str = "OMEGA_NEWS_CALENDAR_FILE";
@@ -13,9 +13,11 @@ pub const CALENDAR_ENV: &str = "OMEGA_NEWS_CALENDAR_FILE";
 /// Blackout intervals for `currencies` from the calendar file in the environment.
 pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
     let path = std::env::var_os(CALENDAR_ENV).ok_or_else(|| {
-        EngineError::config(
-            "config.news_calendar",
-            format!("news_filter is enabled but {CALENDAR_ENV} is not set; point it to a calendar CSV"),
+        EngineError::new(
+            ErrorCode::ConfigEnvironment,
+            format!(
+                "`news_filter.enabled` is true but the environment variable {CALENDAR_ENV} is not set; set it to a news calendar CSV (columns UTC time, currency, impact)"
+            ),
         )
         .with("field", "news_filter.enabled")
     })?;
@@ -23,16 +25,25 @@ pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<
 }
 
 pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
-    let bad = |row: usize, what: String| EngineError::data("data.news_calendar", what).with_file(path).with("row", row);
+    let bad =
+        |row: usize, what: String| EngineError::new(ErrorCode::DataNewsCalendar, what).with_file(path).with("row", row);
+    // An unreadable file is a setting to fix (the env var), not bad data.
     let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| {
-        EngineError::data("data.news_calendar", format!("cannot read news calendar {}: {e}", path.display()))
-            .with_file(path)
+        EngineError::new(
+            ErrorCode::ConfigEnvironment,
+            format!("cannot read the news calendar {} (set by {CALENDAR_ENV}): {e}", path.display()),
+        )
+        .with_file(path)
+        .with("field", "news_filter.enabled")
     })?;
     let headers = reader.headers().map_err(|e| bad(0, format!("bad header: {e}")))?.clone();
     let col = |name: &str| {
         headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
-            EngineError::data("data.news_calendar", format!("news calendar {} has no `{name}` column", path.display()))
-                .with_file(path)
+            EngineError::new(
+                ErrorCode::DataNewsCalendar,
+                format!("news calendar {} has no `{name}` column", path.display()),
+            )
+            .with_file(path)
         })
     };
     let (c_time, c_ccy, c_impact) = (col("UTC time")?, col("currency")?, col("impact")?);
@@ -45,7 +56,7 @@ pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Res
             "low" => Impact::Low,
             "medium" => Impact::Medium,
             "high" => Impact::High,
-            other => return Err(bad(row, format!("impact must be low, medium or high, got `{other}`"))),
+            other => return Err(bad(row, format!("impact must be low, medium or high, got `{}`", quote(other)))),
         };
         let t = parse_timestamp(record.get(c_time).unwrap_or(""))
             .map_err(|_| bad(row, "`UTC time` must be a timestamp with a UTC offset".to_owned()))?;

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{EngineError, Result};
+use crate::error::{did_you_mean, quote_list, EngineError, ErrorCode, Result};
 
 const DEFAULT_SYMBOL_SPECS: &str = include_str!("../omega_v2/data/symbol_specs.json");
 const DEFAULT_EXECUTION_COSTS: &str = include_str!("../omega_v2/data/execution_costs.json");
@@ -87,11 +87,12 @@ pub fn resolve(symbol: &str) -> Result<MarketSpecs> {
     let (costs_text, costs_src) = read_source(EXECUTION_COSTS_ENV, "execution_costs.json", DEFAULT_EXECUTION_COSTS)?;
     let mut specs: BTreeMap<String, SymbolSpec> = serde_json::from_str(&specs_text)
         .map_err(|e| spec_error(&specs_src.name, &format!("is not a valid symbol specs file: {e}")))?;
-    let known = specs.keys().cloned().collect::<Vec<_>>().join(", ");
+    let known: Vec<&String> = specs.keys().collect();
+    let (listed, hint) = (quote_list(&known), did_you_mean(symbol, &known));
     let symbol_spec = specs.remove(symbol).ok_or_else(|| {
-        EngineError::config(
-            "config.unknown_symbol",
-            format!("symbol `{symbol}` has no spec in {}; known: {known}", specs_src.name),
+        EngineError::new(
+            ErrorCode::ConfigUnknownSymbol,
+            format!("`symbol` {symbol} has no spec in {} (known: {listed}){hint}", specs_src.name),
         )
         .with("field", "symbol")
     })?;
@@ -105,8 +106,11 @@ fn read_source(env: &str, default_name: &str, default_text: &str) -> Result<(Str
         Some(path) => {
             let path = Path::new(&path);
             let text = std::fs::read_to_string(path).map_err(|e| {
-                EngineError::config("config.specs_file", format!("cannot read {} (set by {env}): {e}", path.display()))
-                    .with_file(path)
+                EngineError::new(
+                    ErrorCode::ConfigSpecsFile,
+                    format!("cannot read {} (set by {env}): {e}", path.display()),
+                )
+                .with_file(path)
             })?;
             (text, path.display().to_string())
         }
@@ -143,5 +147,5 @@ fn check_symbol(symbol: &str, s: &SymbolSpec, name: &str) -> Result<()> {
 }
 
 fn spec_error(name: &str, what: &str) -> EngineError {
-    EngineError::config("config.specs_file", format!("{name} {what}")).with("file", name)
+    EngineError::new(ErrorCode::ConfigSpecsFile, format!("{name} {what}")).with("file", name)
 }

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 import omega_v2
+from omega_v2 import _core
 from omega_v2.paths import EXAMPLE_DATA_ROOT
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,6 +30,25 @@ CSV_HEADER = "UTC time,Open,High,Low,Close,Volume"
 
 # A bar as written to a CSV file: (timestamp text, open, high, low, close, volume).
 Bar = tuple[str, float, float, float, float, float]
+
+
+# Settings a caller's shell may hold that change how runs log, where they write and what they read.
+_ENVIRONMENT = (
+    "RUST_LOG",
+    "OMEGA_PY_LOG",
+    _core.VAR_DIR_ENV,
+    *_core.DATA_ROOT_ENVS,
+    _core.SYMBOL_SPECS_ENV,
+    _core.EXECUTION_COSTS_ENV,
+    _core.NEWS_CALENDAR_ENV,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from the documented defaults, whatever the caller's shell sets."""
+    for name in _ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,13 +18,6 @@ WEEK = {"end_date": "2025-01-10"}
 RUN_ID_IN_OUTPUT = re.compile(r"^run (\S+): EURUSD M5 ", re.MULTILINE)
 
 
-@pytest.fixture(autouse=True)
-def _clean_log_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUST_LOG", raising=False)
-    monkeypatch.delenv("OMEGA_PY_LOG", raising=False)
-    monkeypatch.delenv("OMEGA_VAR_DIR", raising=False)
-
-
 @pytest.fixture
 def cli(run_python: Any, tmp_path: Path) -> Any:
     """`cli(*args)` -> CompletedProcess of `python -m omega_v2 ...` with cwd = tmp_path."""
@@ -142,13 +135,39 @@ def test_validate_bad_config_names_the_field(cli: Any, tmp_path: Path, make_conf
 
 
 def test_validate_warns_about_unknown_keys_and_strict_rejects_them(cli: Any, tmp_path: Path, make_config: Any) -> None:
-    path = tmp_path / "typo.json"
-    path.write_text(json.dumps(make_config(warmup_barz=10)))
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps(make_config(notes_for_me="x", costs={"spread_mult": 1})))
     lenient = cli("validate", str(path))
     assert lenient.returncode == 0
-    assert "warmup_barz" in lenient.stderr and "did you mean `warmup_bars`" in lenient.stderr
+    assert "unknown config key `notes_for_me`; it is ignored" in lenient.stderr
+    # a loose match is suggested, not taken for a typo
+    assert "unknown config key `costs.spread_mult`; did you mean `costs.spread_multiplier`?" in lenient.stderr
     strict = cli("validate", str(path), "--strict")
-    assert_clean_failure(strict, "warmup_barz")
+    assert_clean_failure(strict, "notes_for_me")
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("strategy_parmeters", "strategy_parameters"),
+        ("warmup_barz", "warmup_bars"),
+        ("account.risk_per_trades", "account.risk_per_trade"),
+    ],
+)
+def test_a_misspelt_known_key_is_an_error_naming_both(
+    cli: Any, tmp_path: Path, make_config: Any, typo: str, meant: str
+) -> None:
+    config = make_config()
+    *parents, leaf = typo.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    node[leaf] = 1
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(config))
+    proc = cli("validate", str(path))
+    assert_clean_failure(proc, f"`{typo}` looks like a misspelling of `{meant}`")
+    assert proc.returncode == 2
 
 
 def test_normalized_config_runs_in_the_rust_binary_with_identical_artefacts(
@@ -217,12 +236,12 @@ def warned_run(tmp_path_factory: pytest.TempPathFactory, make_config: Any, examp
     """A dev run with WARN records from both sides: an unknown key (Python) and a warmup
     shortfall (Rust: 8000 bars requested, 7200 in the bundled data)."""
     var = tmp_path_factory.mktemp("cli-logs") / "var"
-    config = make_config({**WEEK, "warmup_bars": 8000, "warmup_barz": 1})
+    config = make_config({**WEEK, "warmup_bars": 8000, "my_own_note": 1})
     return omega_v2.run(config, data_root=example_data_root, var_dir=var, run_id="logs-run")
 
 
 def logs_cli(run_python: Any, run: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_python(None, "logs", run.run_id, "--var-dir", str(run.var_dir), *args, module="omega_v2")
+    return run_python(None, "logs", run.run_id, "--var-dir", str(run.paths.var_dir), *args, module="omega_v2")
 
 
 def test_logs_prints_a_merged_timeline(run_python: Any, warned_run: Any) -> None:
@@ -232,8 +251,8 @@ def test_logs_prints_a_merged_timeline(run_python: Any, warned_run: Any) -> None
     sources = [line.split()[2] for line in lines]
     assert set(sources) == {"rust", "python"}
     assert [line.split()[0] for line in lines] == sorted(line.split()[0] for line in lines)
-    rust_count = len(warned_run.log_files["rust_json"].read_text().splitlines())
-    python_count = len(warned_run.log_files["python"].read_text().splitlines())
+    rust_count = len(warned_run.paths.json_log.read_text().splitlines())
+    python_count = len(warned_run.paths.python_log.read_text().splitlines())
     assert len(lines) == rust_count + python_count
     assert sources[0] == "python" and "run starting" in lines[0]  # the wrapper starts first
     assert "run finished" in lines[-1]
@@ -244,7 +263,7 @@ def test_logs_level_filter(run_python: Any, warned_run: Any) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert {line.split()[1] for line in lines} <= {"WARN", "ERROR"}
-    assert any("python" in line.split() and "warmup_barz" in line for line in lines)
+    assert any("python" in line.split() and "my_own_note" in line for line in lines)
     assert any("rust" in line.split() and "warmup shortfall" in line for line in lines)
     bad = logs_cli(run_python, warned_run, "--level", "LOUD")
     assert_clean_failure(bad, "--level")

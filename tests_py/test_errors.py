@@ -1,4 +1,4 @@
-"""Tests of the exception hierarchy (SPEC 7)."""
+"""The exception hierarchy and the one error-code catalogue it shares with the engine and the CLI."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import pytest
 
 from omega_v2 import errors
 from omega_v2.errors import (
+    CLASS_OF_KIND,
+    Code,
     ConfigError,
     DataError,
     ExecutionError,
     OmegaError,
     OutputError,
     RunCancelled,
+    RunNotFound,
+    StrategyError,
 )
 
 # (class, extra base it must also be, default code)
@@ -25,6 +29,8 @@ HIERARCHY = [
     (ExecutionError, OmegaError, "execution.failed"),
     (OutputError, OmegaError, "output.failed"),
     (RunCancelled, KeyboardInterrupt, "run.cancelled"),
+    (StrategyError, ExecutionError, "strategy.failed"),
+    (RunNotFound, LookupError, "run.not_found"),
 ]
 CLASSES = [cls for cls, _, _ in HIERARCHY]
 
@@ -125,3 +131,34 @@ def test_config_error_is_caught_as_value_error() -> None:
 
 def test_repr_names_class_and_code() -> None:
     assert repr(DataError("gap", run_id="r")) == "DataError('gap', code='data.invalid', run_id='r')"
+
+
+# --------------------------------------------------------------------------------------
+# One catalogue for Rust, Python and the CLI
+
+
+def test_every_kind_of_the_catalogue_has_one_class_with_its_own_exit_code() -> None:
+    assert set(CLASS_OF_KIND) == set(errors._core.ERROR_KINDS)
+    exit_codes = {cls.exit_code for cls in CLASS_OF_KIND.values() if cls is not StrategyError}
+    assert len(exit_codes) == len(CLASS_OF_KIND) - 1  # a strategy error is an execution error
+    assert StrategyError.exit_code == ExecutionError.exit_code
+    assert 0 not in exit_codes
+
+
+def test_every_default_code_is_in_the_catalogue_under_its_class_kind() -> None:
+    kinds = {code: kind for code, kind, _ in errors._core.error_catalogue()}
+    for cls in CLASS_OF_KIND.values():
+        assert kinds[cls.default_code] == cls.kind, cls
+
+
+def test_the_python_package_names_codes_only_through_the_catalogue() -> None:
+    """No string literal code anywhere in the package: `code=Code.X` always, so a code that is
+    not in the catalogue cannot be raised."""
+    import re
+    from pathlib import Path
+
+    package = Path(errors.__file__).parent
+    literal = re.compile(r"""code=["']""")
+    offenders = [str(p) for p in package.rglob("*.py") if literal.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert Code.OUTPUT_EXISTS == "output.exists"

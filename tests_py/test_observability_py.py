@@ -14,8 +14,9 @@ import pytest
 
 import omega_v2
 from omega_v2 import ConfigError, OmegaError
-from omega_v2.config import ALLOWLISTED_FIELDS
 
+# The only config fields logs may show (the redaction contract), written out independently.
+ALLOWLISTED_FIELDS = ("symbol", "timeframe", "strategy_name", "run_mode", "data_mode", "start_date", "end_date")
 PHASES = ("data_load", "strategy_init", "backtest_loop", "metrics", "write")
 CONTEXT = {"strategy_name": "mean_reversion_z_score", "symbol": "EURUSD", "timeframe": "M5"}
 LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"}
@@ -27,13 +28,6 @@ PY_LINE = re.compile(
 )
 # Python modules of the package that log; a Rust target would read `omega_v2.run`, `omega_v2.engine`...
 PYTHON_LOGGERS = {"omega_v2.runner", "omega_v2.config", "omega_v2.logs", "omega_v2.sweep", "omega_v2.cli"}
-
-
-@pytest.fixture(autouse=True)
-def _clean_log_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Level overrides from the caller's shell must not leak into these tests."""
-    monkeypatch.delenv("RUST_LOG", raising=False)
-    monkeypatch.delenv("OMEGA_PY_LOG", raising=False)
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def dev_run(tmp_path_factory: pytest.TempPathFactory) -> omega_v2.RunResult:
 
 
 def test_every_jsonl_line_has_context_and_keys(dev_run: omega_v2.RunResult, read_jsonl: Any) -> None:
-    records = read_jsonl(dev_run.log_files["rust_json"])
+    records = read_jsonl(dev_run.paths.json_log)
     assert len(records) >= 10
     for rec in records:
         assert rec["run_id"] == dev_run.run_id
@@ -77,7 +71,7 @@ def test_every_jsonl_line_has_context_and_keys(dev_run: omega_v2.RunResult, read
 
 
 def test_structured_fields_are_not_interpolated(dev_run: omega_v2.RunResult, read_jsonl: Any) -> None:
-    by_message = {rec["message"]: rec for rec in read_jsonl(dev_run.log_files["rust_json"])}
+    by_message = {rec["message"]: rec for rec in read_jsonl(dev_run.paths.json_log)}
     finished = by_message["run finished"]["fields"]
     assert finished["trades"] == dev_run.metrics["total_trades"]
     assert finished["bars"] == dev_run.meta["dataset"]["bars"]
@@ -87,7 +81,7 @@ def test_structured_fields_are_not_interpolated(dev_run: omega_v2.RunResult, rea
 
 
 def test_phase_spans_have_close_records_with_duration(dev_run: omega_v2.RunResult, read_jsonl: Any) -> None:
-    records = read_jsonl(dev_run.log_files["rust_json"])
+    records = read_jsonl(dev_run.paths.json_log)
     closes = {rec["span"]: rec for rec in records if rec["message"] == "close"}
     assert set(closes) >= set(PHASES)
     for name in PHASES:
@@ -102,7 +96,7 @@ def test_phase_spans_have_close_records_with_duration(dev_run: omega_v2.RunResul
 
 
 def test_text_log_lines_carry_the_context(dev_run: omega_v2.RunResult) -> None:
-    lines = dev_run.log_files["rust_text"].read_text(encoding="utf-8").splitlines()
+    lines = dev_run.paths.text_log.read_text(encoding="utf-8").splitlines()
     prefix = (
         f"[run_id={dev_run.run_id} strategy_name={CONTEXT['strategy_name']} "
         f"symbol={CONTEXT['symbol']} timeframe={CONTEXT['timeframe']}"
@@ -111,12 +105,12 @@ def test_text_log_lines_carry_the_context(dev_run: omega_v2.RunResult) -> None:
     for line in lines:
         assert prefix in line, line
         assert "\x1b[" not in line  # no ANSI colours
-    jsonl_count = len(dev_run.log_files["rust_json"].read_text().splitlines())
+    jsonl_count = len(dev_run.paths.json_log.read_text().splitlines())
     assert len(lines) == jsonl_count  # the same records in both sinks
 
 
 def test_python_log_has_run_id_on_every_line_and_no_rust_records(dev_run: omega_v2.RunResult) -> None:
-    text = dev_run.log_files["python"].read_text(encoding="utf-8")
+    text = dev_run.paths.python_log.read_text(encoding="utf-8")
     lines = text.splitlines()
     assert any("run starting" in line for line in lines)
     assert any("run finished" in line for line in lines)
@@ -131,8 +125,8 @@ def test_python_log_has_run_id_on_every_line_and_no_rust_records(dev_run: omega_
 
 
 def test_rust_files_contain_no_python_records(dev_run: omega_v2.RunResult) -> None:
-    for key in ("rust_text", "rust_json"):
-        text = dev_run.log_files[key].read_text(encoding="utf-8")
+    for path in (dev_run.paths.text_log, dev_run.paths.json_log):
+        text = path.read_text(encoding="utf-8")
         assert "omega_v2.runner" not in text
         assert "run starting" not in text  # the Python wrapper's message
 
@@ -144,14 +138,14 @@ def test_rust_files_contain_no_python_records(dev_run: omega_v2.RunResult) -> No
 def test_prod_run_writes_no_info_and_no_spans(week_run: Any, read_jsonl: Any) -> None:
     # a warmup shortfall (8000 requested, 7200 in the bundled data) gives one WARN record
     run = week_run("obs-prod", {"run_mode": "prod", "rng_seed": 42, "warmup_bars": 8000})
-    records = read_jsonl(run.log_files["rust_json"])
+    records = read_jsonl(run.paths.json_log)
     assert records, "the WARN record of the shortfall is expected"
     assert {rec["level"] for rec in records} <= {"WARN", "ERROR"}
     assert not [rec for rec in records if rec["message"] == "close"]
     assert any("warmup shortfall" in rec["message"] for rec in records)
-    text = run.log_files["rust_text"].read_text(encoding="utf-8")
+    text = run.paths.text_log.read_text(encoding="utf-8")
     assert " INFO " not in text and "close duration_ns" not in text
-    assert " INFO " not in run.log_files["python"].read_text(encoding="utf-8")
+    assert " INFO " not in run.paths.python_log.read_text(encoding="utf-8")
     assert run.meta["dataset"]["governance"]["warmup_shortfall"]["shortfall_bars"] == 800
 
 
@@ -160,26 +154,26 @@ def test_rust_log_debug_gives_per_trade_records(
 ) -> None:
     monkeypatch.setenv("RUST_LOG", "debug")
     run = week_run("obs-debug")
-    records = read_jsonl(run.log_files["rust_json"])
+    records = read_jsonl(run.paths.json_log)
     closed = [rec for rec in records if rec["message"] == "trade closed"]
     assert {rec["level"] for rec in closed} == {"DEBUG"}
     assert len(closed) == run.metrics["total_trades"] > 0
     assert {"direction", "entry_price", "exit_price", "result"} <= set(closed[0]["fields"])
     assert closed[0]["span"] == "backtest_loop"
     # DEBUG stays in the Rust files
-    assert "trade closed" not in run.log_files["python"].read_text(encoding="utf-8")
+    assert "trade closed" not in run.paths.python_log.read_text(encoding="utf-8")
 
 
 def test_omega_py_log_overrides_the_python_level(week_run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     prod = {"run_mode": "prod", "rng_seed": 42}
     quiet = week_run("obs-py-prod", prod)
-    assert " INFO " not in quiet.log_files["python"].read_text()
+    assert " INFO " not in quiet.paths.python_log.read_text()
     monkeypatch.setenv("OMEGA_PY_LOG", "DEBUG")
     loud = week_run("obs-py-prod-debug", prod)
-    assert " INFO [run_id=obs-py-prod-debug] omega_v2.runner: run starting" in loud.log_files["python"].read_text()
+    assert " INFO [run_id=obs-py-prod-debug] omega_v2.runner: run starting" in loud.paths.python_log.read_text()
     monkeypatch.setenv("OMEGA_PY_LOG", "WARNING")
     dev = week_run("obs-py-dev-warning")
-    assert " INFO " not in dev.log_files["python"].read_text()
+    assert " INFO " not in dev.paths.python_log.read_text()
 
 
 @pytest.mark.parametrize("run_mode", ["dev", "prod"])
@@ -210,10 +204,10 @@ def test_failed_run_logs_why_with_a_traceback_only_in_dev(
             var_dir=omega_var_dir,
             run_id=run_id,
         )
-    files = omega_v2.paths.log_files(omega_var_dir, run_id)
-    failed = [r for r in read_jsonl(files["rust_json"]) if r["message"] == "run failed"]
+    files = omega_v2.paths.run_paths(omega_var_dir, run_id)
+    failed = [r for r in read_jsonl(files.json_log) if r["message"] == "run failed"]
     assert [(r["level"], r["fields"]["code"]) for r in failed] == [("ERROR", "data.missing_file")]
-    python_log = files["python"].read_text(encoding="utf-8")
+    python_log = files.python_log.read_text(encoding="utf-8")
     assert f"ERROR [run_id={run_id}] omega_v2.runner: run failed code=data.missing_file" in python_log
     assert ("Traceback" in python_log) is (run_mode == "dev")
 
@@ -229,7 +223,7 @@ def test_python_log_of_a_failed_dev_run_has_run_id_on_every_line(
 ) -> None:
     with pytest.raises(omega_v2.DataError):
         omega_v2.run(make_config(WEEK), data_root=tmp_path / "missing", var_dir=omega_var_dir, run_id="tb-dev")
-    lines = omega_v2.paths.log_files(omega_var_dir, "tb-dev")["python"].read_text().splitlines()
+    lines = omega_v2.paths.run_paths(omega_var_dir, "tb-dev").python_log.read_text().splitlines()
     assert any("run failed" in line for line in lines)
     assert all("run_id=tb-dev" in line for line in lines)
 
@@ -240,15 +234,15 @@ def test_python_log_of_a_failed_dev_run_has_run_id_on_every_line(
 
 def test_config_reaches_logs_only_as_hash_and_allowlist(dev_run: omega_v2.RunResult, read_jsonl: Any) -> None:
     loaded = omega_v2.load_config(omega_v2.example_config_path())
-    started = next(r for r in read_jsonl(dev_run.log_files["rust_json"]) if r["message"] == "run started")
+    started = next(r for r in read_jsonl(dev_run.paths.json_log) if r["message"] == "run started")
     # symbol, strategy_name and timeframe are on every record; the rest of the allowlist here
     assert set(started["fields"]) == {"config_hash", "run_mode", "data_mode", "start_date", "end_date"}
     assert started["fields"]["config_hash"] == loaded.config_hash
     logged = {k: v for k, v in started["fields"].items() if k != "config_hash"}
     logged.update({k: started[k] for k in ("symbol", "strategy_name", "timeframe")})
     assert set(logged) <= set(ALLOWLISTED_FIELDS)
-    assert logged == {k: v for k, v in omega_v2.config.allowlisted_fields(loaded).items() if k in logged}
-    py_start = next(line for line in dev_run.log_files["python"].read_text().splitlines() if "run starting" in line)
+    assert logged == {k: v for k, v in omega_v2.config.allowlisted_fields(loaded.normalized).items() if k in logged}
+    py_start = next(line for line in dev_run.paths.python_log.read_text().splitlines() if "run starting" in line)
     pairs = dict(p.split("=", 1) for p in py_start.split("run starting ", 1)[1].split())
     assert set(pairs) <= {"config_hash", *ALLOWLISTED_FIELDS}
     assert pairs["config_hash"] == loaded.config_hash

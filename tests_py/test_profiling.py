@@ -131,7 +131,7 @@ def test_missing_run_or_profiling_json_exits_2_with_a_clear_message(
     make_run(tmp_path, "a", metrics())
     make_run(tmp_path, "plain", None)
     assert diff(tmp_path, "a", "nope") == 2
-    assert "no completed run `nope`" in capsys.readouterr().err
+    assert "no such run `nope`" in capsys.readouterr().err
     assert diff(tmp_path, "a", "plain") == 2
     err = capsys.readouterr().err
     assert "run `plain` has no profiling data" in err and "--profile" in err

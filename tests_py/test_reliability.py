@@ -44,19 +44,18 @@ def _open_fds() -> int:
 
 
 def _run_files(var: Path, run_id: str) -> dict[str, Path]:
-    files = omega_v2.paths.log_files(var, run_id)
-    run_dir = var / "results" / "backtests" / run_id
-    return {**files, "meta": run_dir / "meta.json"}
+    """The three log files and meta.json of a run, by name."""
+    paths = omega_v2.paths.run_paths(var, run_id)
+    return {
+        "text_log": paths.text_log,
+        "json_log": paths.json_log,
+        "python_log": paths.python_log,
+        "meta": paths.run_dir / "meta.json",
+    }
 
 
 def _foreign_ids(text: str, own: str, pattern: re.Pattern[str]) -> set[str]:
     return set(pattern.findall(text)) - {own}
-
-
-@pytest.fixture(autouse=True)
-def _clean_log_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RUST_LOG", raising=False)
-    monkeypatch.delenv("OMEGA_PY_LOG", raising=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -90,11 +89,11 @@ def test_200_sequential_runs_do_not_leak(
         run_id = f"seq-{i:03d}"
         files = _run_files(omega_var_dir, run_id)
         assert result.run_id == run_id
-        for rec in read_jsonl(files["rust_json"]):
+        for rec in read_jsonl(files["json_log"]):
             assert rec["run_id"] == run_id
         for name, path in files.items():
             assert _foreign_ids(path.read_text(encoding="utf-8"), run_id, pattern) == set(), (run_id, name)
-        for line in files["python"].read_text().splitlines():
+        for line in files["python_log"].read_text().splitlines():
             assert f"[run_id={run_id}]" in line
         assert (result.run_dir / "trades.json").read_bytes() == first_trades
 
@@ -164,15 +163,15 @@ def test_parallel_dev_and_prod_runs_in_threads_stay_separate(
     pattern = re.compile(r"par-(?:dev|prod)-[ab]")
     for run_id, result in results.items():
         files = _run_files(omega_var_dir, run_id)
-        records = read_jsonl(files["rust_json"])
+        records = read_jsonl(files["json_log"])
         assert all(rec["run_id"] == run_id for rec in records)
         for name, path in files.items():
             assert _foreign_ids(path.read_text(encoding="utf-8"), run_id, pattern) == set(), (run_id, name)
         levels = {rec["level"] for rec in records}
-        python_log = files["python"].read_text()
+        python_log = files["python_log"].read_text()
         if "prod" in run_id:
             assert "INFO" not in levels
-            assert " INFO " not in files["rust_text"].read_text() and " INFO " not in python_log
+            assert " INFO " not in files["text_log"].read_text() and " INFO " not in python_log
         else:
             assert "INFO" in levels and any(rec["message"] == "close" for rec in records)
             assert f"INFO [run_id={run_id}] omega_v2.runner: run starting" in python_log
@@ -198,7 +197,7 @@ CHILD = textwrap.dedent(
         print("RESULT completed", flush=True)
     except BaseException as e:
         caught = time.time()
-        jsonl = open(omega_v2.paths.log_files(omega_v2.paths.var_dir(var), "cancel-me")["rust_json"]).read()
+        jsonl = open(omega_v2.paths.run_paths(omega_v2.paths.var_dir(var), "cancel-me").json_log).read()
         print("RESULT", type(e).__name__, repr(caught), getattr(e, "code", None), getattr(e, "run_id", None),
               '"run.cancelled"' in jsonl, flush=True)
     r = omega_v2.run(json.loads(week_json), data_root=omega_v2.paths.EXAMPLE_DATA_ROOT, var_dir=var,

@@ -12,6 +12,7 @@ import pickle
 import re
 import stat
 import textwrap
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,10 @@ DEFAULT_RUN_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{8}-[0-9a-f]{8}$")
 
 def iso_to_ns(text: str) -> int:
     """Independent ISO-8601 (`...Z`, optional fraction) -> ns since epoch."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     main, _, frac = text[:-1].partition(".")
-    seconds = int(datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+    seconds = int(datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
     return seconds * 1_000_000_000 + int((frac or "0").ljust(9, "0"))
 
 
@@ -80,7 +81,7 @@ def test_artefacts_exist_utf8_with_final_newline(example: omega_v2.RunResult) ->
         raw.decode("utf-8")  # strict
         assert raw.endswith(b"\n") and not raw.endswith(b"\n\n"), name
         assert b"\r" not in raw, name
-    assert example.run_dir == example.var_dir / "results" / "backtests" / example.run_id
+    assert example.run_dir == example.paths.var_dir / "results" / "backtests" / example.run_id
     assert DEFAULT_RUN_ID.match(example.run_id)
 
 
@@ -111,7 +112,7 @@ def test_equity_has_one_row_per_bar(example: omega_v2.RunResult) -> None:
     assert rows[0] == ["timestamp", "timestamp_ns", "equity", "balance", "drawdown", "high_water"]
     body = rows[1:]
     meta = example.meta["dataset"]
-    assert len(body) == meta["bars"] == example.summary["bars"]
+    assert len(body) == meta["bars"] == example.summary.bars
     assert body[0][0] == meta["start_time"] and int(body[0][1]) == meta["start_time_ns"]
     assert body[-1][0] == meta["end_time"] and int(body[-1][1]) == meta["end_time_ns"]
     stamps = [int(r[1]) for r in body]
@@ -183,14 +184,15 @@ def test_run_result_api(example: omega_v2.RunResult) -> None:
 
 
 def test_load_run_by_id_and_by_dir(example: omega_v2.RunResult) -> None:
-    by_id = omega_v2.load_run(example.run_id, var_dir=example.var_dir)
+    by_id = omega_v2.load_run(example.run_id, var_dir=example.paths.var_dir)
     by_dir = omega_v2.load_run(example.run_dir)
     for again in (by_id, by_dir):
         assert again.run_dir == example.run_dir
         assert again.metrics == example.metrics
         assert again.run_id == example.run_id
-    with pytest.raises(ConfigError):
-        omega_v2.load_run("no-such-run", var_dir=example.var_dir)
+    with pytest.raises(omega_v2.RunNotFound, match="no such run `no-such-run`") as info:
+        omega_v2.load_run("no-such-run", var_dir=example.paths.var_dir)
+    assert info.value.code == "run.not_found" and not isinstance(info.value, ConfigError)
 
 
 # --------------------------------------------------------------------------------------
@@ -292,8 +294,8 @@ def test_existing_run_id_is_an_output_error_and_keeps_the_first_run(omega_var_di
     before = files_under(first.run_dir)
     with pytest.raises(OutputError) as info:
         omega_v2.run(None, var_dir=omega_var_dir, run_id="taken")
-    assert info.value.run_id == "taken"
-    assert str(first.run_dir) in str(info.value)
+    assert (info.value.run_id, info.value.code) == ("taken", "output.exists")
+    assert "run_id `taken` is already used" in str(info.value)
     assert files_under(first.run_dir) == before
     assert results_entries(omega_var_dir) == ["taken"]  # no staging left
 

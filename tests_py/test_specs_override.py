@@ -1,5 +1,5 @@
 """Execution costs and symbol specs ship as package defaults and can be replaced by env files;
-the files used are hashed into the run's manifest (SPEC 2, 3)."""
+the files used are hashed into the run's manifest."""
 
 import hashlib
 import json
@@ -38,7 +38,8 @@ def test_execution_costs_override_changes_fees_and_manifest(tmp_path: Path, monk
 
 
 def test_unreadable_override_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    week = _week()
     monkeypatch.setenv("OMEGA_EXECUTION_COSTS_FILE", str(tmp_path / "missing.json"))
     with pytest.raises(omega_v2.ConfigError, match="OMEGA_EXECUTION_COSTS_FILE") as err:
-        omega_v2.run(_week(), data_root=EXAMPLE_DATA_ROOT, var_dir=tmp_path / "var", run_id="bad-costs")
+        omega_v2.run(week, data_root=EXAMPLE_DATA_ROOT, var_dir=tmp_path / "var", run_id="bad-costs")
     assert err.value.run_id == "bad-costs"

@@ -210,7 +210,7 @@ fn missing_file_names_both_expected_paths() {
         "data.missing_file",
         &["EURUSD_M1_BID.parquet", "EURUSD_M1_BID.csv"],
     );
-    assert_eq!(err.kind.python_class(), "DataError");
+    assert_eq!(err.kind(), omega_v2::error::ErrorKind::Data);
     // One side present is not enough.
     csv_pair(dir.path(), &csv_lines(0..3, false), 3);
     std::fs::remove_file(path_of(dir.path(), Side::Ask, Format::Csv)).unwrap();

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::thread;
-use std::time::Instant;
 
-use omega_v2::error::ErrorKind;
+use omega_v2::error::{ErrorCode, ErrorKind};
+use omega_v2::layout::RunPaths;
 use omega_v2::observability::{
     active_runs, allowlisted, in_current_span, spawn_in_run, RunLogContext, RunLogGuard, RunLogOptions,
 };
@@ -43,9 +43,12 @@ fn ctx(run_id: &str) -> RunLogContext {
     }
 }
 
-fn dev(dir: &Path) -> RunLogOptions {
+/// A dev run's options: its log files under `<var>/logs/`, INFO, phase spans.
+fn dev(var: &Path, run_id: &str) -> RunLogOptions {
+    let paths = RunPaths::new(var, run_id).unwrap();
     RunLogOptions {
-        log_dir: dir.to_path_buf(),
+        text_log: paths.text_log,
+        json_log: paths.json_log,
         default_level: Level::INFO,
         rust_log: None,
         to_stdout: false,
@@ -53,8 +56,13 @@ fn dev(dir: &Path) -> RunLogOptions {
     }
 }
 
-fn prod(dir: &Path) -> RunLogOptions {
-    RunLogOptions { default_level: Level::WARN, phase_spans: false, ..dev(dir) }
+fn prod(var: &Path, run_id: &str) -> RunLogOptions {
+    RunLogOptions { default_level: Level::WARN, phase_spans: false, ..dev(var, run_id) }
+}
+
+/// `<var>/logs/<run_id>.jsonl`.
+fn json_log(var: &Path, run_id: &str) -> std::path::PathBuf {
+    RunPaths::new(var, run_id).unwrap().json_log
 }
 
 /// Every line of a `.jsonl` file, each checked to be a JSON object with the run's context.
@@ -86,7 +94,7 @@ fn info_run_writes_context_fields_and_phase_durations_to_both_files() {
     let _shared = shared();
     let dir = tempfile::tempdir().unwrap();
     let id = run_id("info");
-    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path())).unwrap();
+    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
     {
         let _run = guard.root_span().enter();
         info!(config_hash = "ab12", "run started");
@@ -96,7 +104,7 @@ fn info_run_writes_context_fields_and_phase_durations_to_both_files() {
     let (json_path, text_path) = (guard.json_log_path().to_path_buf(), guard.text_log_path().to_path_buf());
     drop(guard);
 
-    assert_eq!(json_path, dir.path().join(format!("{id}.jsonl")));
+    assert_eq!(json_path, dir.path().join("logs").join(format!("{id}.jsonl")));
     let lines = json_lines(&json_path, &id);
     assert_eq!(messages(&lines), ["run started", "bars loaded", "close"]);
 
@@ -148,7 +156,7 @@ fn prod_level_rust_log_override_and_invalid_rust_log() {
     let dir = tempfile::tempdir().unwrap();
 
     let id = run_id("prod");
-    let guard = RunLogGuard::start(&ctx(&id), &prod(dir.path())).unwrap();
+    let guard = RunLogGuard::start(&ctx(&id), &prod(dir.path(), &id)).unwrap();
     guard.root_span().in_scope(|| {
         info!("hidden info");
         debug!("hidden debug");
@@ -162,7 +170,7 @@ fn prod_level_rust_log_override_and_invalid_rust_log() {
     assert_eq!(messages(&lines), ["shown warn", "warn in phase"], "no INFO, no phase close records");
 
     let id = run_id("debug");
-    let opts = RunLogOptions { rust_log: Some("debug".into()), ..prod(dir.path()) };
+    let opts = RunLogOptions { rust_log: Some("debug".into()), ..prod(dir.path(), &id) };
     let guard = RunLogGuard::start(&ctx(&id), &opts).unwrap();
     guard.root_span().in_scope(|| {
         debug!(bar = 7_u64, "debug shown");
@@ -173,9 +181,10 @@ fn prod_level_rust_log_override_and_invalid_rust_log() {
     assert_eq!(messages(&json_lines(&path, &id)), ["debug shown"]);
 
     let bad_dir = dir.path().join("never-created");
-    let opts = RunLogOptions { rust_log: Some("info,omega_v2=loud".into()), ..prod(&bad_dir) };
-    let err = RunLogGuard::start(&ctx(&run_id("bad")), &opts).err().expect("invalid RUST_LOG must fail");
-    assert_eq!((err.kind, err.code), (ErrorKind::Config, "config.rust_log"));
+    let id = run_id("bad");
+    let opts = RunLogOptions { rust_log: Some("info,omega_v2=loud".into()), ..prod(&bad_dir, &id) };
+    let err = RunLogGuard::start(&ctx(&id), &opts).err().expect("invalid RUST_LOG must fail");
+    assert_eq!((err.kind(), err.code), (ErrorKind::Config, ErrorCode::ConfigRustLog));
     assert!(err.to_string().contains("RUST_LOG") && err.to_string().contains("omega_v2=loud"), "{err}");
     assert!(!bad_dir.exists(), "nothing is touched before validation");
 }
@@ -184,15 +193,18 @@ fn prod_level_rust_log_override_and_invalid_rust_log() {
 fn invalid_or_active_run_id_is_rejected_without_touching_files() {
     let _shared = shared();
     let dir = tempfile::tempdir().unwrap();
-    let err = RunLogGuard::start(&ctx("../escape"), &dev(dir.path())).err().unwrap();
-    assert_eq!((err.kind, err.code), (ErrorKind::Config, "config.run_id"));
+    // The options name valid files; the context's run_id is what is checked.
+    let err = RunLogGuard::start(&ctx("../escape"), &dev(dir.path(), "escape")).err().unwrap();
+    assert_eq!((err.kind(), err.code), (ErrorKind::Config, ErrorCode::ConfigRunId));
+    assert!(!dir.path().join("logs").exists(), "nothing is touched before validation");
 
     let id = run_id("dup");
-    let first = RunLogGuard::start(&ctx(&id), &dev(dir.path())).unwrap();
+    let first = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
     first.root_span().in_scope(|| info!("first run"));
     first.flush().unwrap();
-    let err = RunLogGuard::start(&ctx(&id), &dev(dir.path())).err().unwrap();
-    assert_eq!(err.code, "config.run_id_active");
+    let err = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).err().unwrap();
+    assert_eq!((err.kind(), err.code), (ErrorKind::Output, ErrorCode::OutputExists));
+    assert!(err.message.contains("already active"), "{err}");
     let path = first.json_log_path().to_path_buf();
     drop(first);
     assert_eq!(messages(&json_lines(&path, &id)), ["first run"], "the active run's file was not truncated");
@@ -221,8 +233,10 @@ fn parallel_runs_at_different_levels_never_mix() {
         (id, guard.json_log_path().to_path_buf())
     };
     let ((info_id, info_path), (warn_id, warn_path)) = thread::scope(|s| {
-        let a = s.spawn(|| run(run_id("par-info"), dev(dir.path())));
-        let b = s.spawn(|| run(run_id("par-warn"), prod(dir.path())));
+        let (info_id, warn_id) = (run_id("par-info"), run_id("par-warn"));
+        let (info_opts, warn_opts) = (dev(dir.path(), &info_id), prod(dir.path(), &warn_id));
+        let a = s.spawn(|| run(info_id, info_opts));
+        let b = s.spawn(|| run(warn_id, warn_opts));
         (a.join().unwrap(), b.join().unwrap())
     });
 
@@ -242,7 +256,7 @@ fn two_hundred_sequential_runs_leave_nothing_behind() {
     let _exclusive = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let one_run = |id: &str| {
-        let guard = RunLogGuard::start(&ctx(id), &dev(dir.path())).unwrap();
+        let guard = RunLogGuard::start(&ctx(id), &dev(dir.path(), id)).unwrap();
         let _run = guard.root_span().enter();
         let _phase = info_span!("metrics", component = "metrics", phase = "finalize").entered();
         info!(trades = 3, "metrics computed");
@@ -255,9 +269,10 @@ fn two_hundred_sequential_runs_leave_nothing_behind() {
         one_run(id);
     }
     for id in &ids {
-        let lines = json_lines(&dir.path().join(format!("{id}.jsonl")), id);
+        let lines = json_lines(&json_log(dir.path(), id), id);
         assert_eq!(messages(&lines), ["metrics computed", "close"]);
-        assert_eq!(fs::read_to_string(dir.path().join(format!("{id}.log"))).unwrap().lines().count(), 2);
+        let text_log = RunPaths::new(dir.path(), id).unwrap().text_log;
+        assert_eq!(fs::read_to_string(text_log).unwrap().lines().count(), 2);
     }
     assert_eq!(active_runs(), 0);
     assert_eq!(LevelFilter::current(), LevelFilter::OFF, "no run active: every callsite is off");
@@ -270,8 +285,8 @@ fn worker_threads_log_into_the_run_only_when_they_enter_its_span() {
     let dir = tempfile::tempdir().unwrap();
     let id = run_id("workers");
     let other_id = run_id("bystander");
-    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path())).unwrap();
-    let bystander = RunLogGuard::start(&ctx(&other_id), &dev(dir.path())).unwrap();
+    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
+    let bystander = RunLogGuard::start(&ctx(&other_id), &dev(dir.path(), &other_id)).unwrap();
     {
         let _run = guard.root_span().enter();
         let parent = Span::current();
@@ -299,15 +314,20 @@ fn drop_during_panic_unwind_flushes_the_lines_before_the_panic() {
     let dir = tempfile::tempdir().unwrap();
     let id = run_id("panic");
     let result = std::panic::catch_unwind(|| {
-        let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path())).unwrap();
+        let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
         let _run = guard.root_span().enter();
         info!(bar = 41, "last bar before the panic");
         panic!("strategy bug");
     });
     assert!(result.is_err());
-    let lines = json_lines(&dir.path().join(format!("{id}.jsonl")), &id);
+    let lines = json_lines(&json_log(dir.path(), &id), &id);
     assert_eq!(messages(&lines), ["last bar before the panic"]);
-    assert!(RunLogGuard::start(&ctx(&id), &dev(dir.path())).is_ok(), "the panicked run unregistered itself");
+    // Its files stay its own; the run_id is free again (same id, files in another var dir).
+    let err = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).err().expect("the log files exist");
+    assert_eq!(err.code, ErrorCode::OutputExists);
+    assert!(err.message.contains("already exists"), "{err}");
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert!(RunLogGuard::start(&ctx(&id), &dev(elsewhere.path(), &id)).is_ok(), "the panicked run unregistered itself");
 }
 
 #[test]
@@ -315,7 +335,7 @@ fn profiling_spans_exist_but_are_not_written() {
     let _exclusive = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let id = run_id("profiling");
-    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path())).unwrap();
+    let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
     guard.root_span().in_scope(|| {
         assert!(debug_span!("bar").is_disabled(), "a dev run alone keeps DEBUG callsites off");
         guard.enable_profiling_spans();
@@ -359,20 +379,4 @@ fn allowlist_drops_secrets_and_unknown_keys() {
     for secret in ["sk-live-123", "1234", "tok", "hunter2", "fast"] {
         assert!(!text.contains(secret), "{secret} leaked: {text}");
     }
-}
-
-/// Not an assertion: the cost of a disabled `debug!` while a prod run is active.
-#[test]
-fn timing_of_disabled_debug_with_a_warn_run_active() {
-    let _exclusive = exclusive();
-    let dir = tempfile::tempdir().unwrap();
-    let guard = RunLogGuard::start(&ctx(&run_id("timing")), &prod(dir.path())).unwrap();
-    let _run = guard.root_span().enter();
-    const N: u64 = 10_000_000;
-    let start = Instant::now();
-    for i in 0..N {
-        debug!(i = std::hint::black_box(i), "per-bar detail");
-    }
-    let ns = start.elapsed().as_nanos() as f64 / N as f64;
-    println!("disabled debug! with a WARN run active: {ns:.2} ns/call (global level {})", LevelFilter::current());
 }

@@ -13,9 +13,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use omega_v2::engine::Counters;
+use omega_v2::layout::RunPaths;
 use omega_v2::output::StagingDir;
 use omega_v2::profiling::{ProfilingInput, ProfilingSession};
-use omega_v2::run::PhaseTimings;
+use omega_v2::timing::PhaseTimings;
 use pprof::protos::Message;
 use serde_json::Value;
 
@@ -94,9 +95,10 @@ fn counters() -> Counters {
     }
 }
 
-/// Finishes `session` into a fresh run directory `name` under `parent` and returns it.
-fn finish(session: ProfilingSession, parent: &Path, name: &str) -> PathBuf {
-    let dir = StagingDir::create(parent, name).unwrap();
+/// Finishes `session` into the fresh run directory of run `name` under the var dir `var` and
+/// returns it.
+fn finish(session: ProfilingSession, var: &Path, name: &str) -> PathBuf {
+    let dir = StagingDir::for_run(&RunPaths::new(var, name).unwrap()).unwrap();
     session.finish(&dir, &ProfilingInput { timings: &timings(), counters: &counters() }).unwrap();
     dir.commit().unwrap()
 }

@@ -8,13 +8,13 @@
 //!   omega_v2 synth --root DIR --start YYYY-MM-DD --end YYYY-MM-DD [--symbol S] [--seed N]
 //!                  [--timeframes M1,M5] [--format parquet|csv]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use omega_v2::datasets::{self, SynthRequest};
-use omega_v2::error::{EngineError, Result};
+use omega_v2::error::{EngineError, ErrorCode, Result};
+use omega_v2::layout;
 use omega_v2::run::{execute, RunContext};
-use omega_v2::timefmt::format_iso;
 
 #[cfg(feature = "jemalloc-profiling")]
 #[global_allocator]
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 }
 
 fn usage(what: &str) -> EngineError {
-    EngineError::config("cli.usage", format!("{what}\n{USAGE}"))
+    EngineError::new(ErrorCode::ConfigUsage, format!("{what}\n{USAGE}"))
 }
 
 /// `--name value` options and bare positionals.
@@ -81,23 +81,17 @@ fn run(raw: &[String]) -> Result<()> {
     let args = Args::parse(raw, &["profile", "quiet"])?;
     let [config_path] = args.positional[..] else { return Err(usage("run takes exactly one CONFIG file")) };
     let text = std::fs::read_to_string(config_path).map_err(|e| {
-        EngineError::config("config.file", format!("cannot read config file {config_path}: {e}"))
+        EngineError::new(ErrorCode::ConfigFileUnreadable, format!("cannot read config file {config_path}: {e}"))
             .with("file", config_path)
     })?;
     // The normalised file holds the canonical JSON, so its hash is the config hash.
     let config_hash = omega_v2::data::sha256_hex(text.trim_end().as_bytes());
-    let data_root = args
-        .get("data-root")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("OMEGA_DATA_ROOT").map(PathBuf::from))
-        .or_else(|| std::env::var_os("OMEGA_DATA_PARQUET_ROOT").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("data"));
     let ctx = RunContext {
-        run_id: args.get("run-id").map_or_else(|| new_run_id(&config_hash), str::to_owned),
+        run_id: args.get("run-id").map_or_else(|| layout::new_run_id(&config_hash), str::to_owned),
         config_hash,
         config_source: config_path.to_owned(),
-        var_dir: PathBuf::from(args.get("var-dir").unwrap_or("var")),
-        data_root,
+        var_dir: layout::resolve_var_dir(args.get("var-dir").map(Path::new)),
+        data_root: layout::resolve_data_root(args.get("data-root").map(Path::new), None),
         log_to_stdout: !args.flag("quiet"),
         rust_log: std::env::var("RUST_LOG").ok(),
         profile: args.flag("profile"),
@@ -106,16 +100,6 @@ fn run(raw: &[String]) -> Result<()> {
     let summary = execute(&text, &ctx, &|| false)?;
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
     Ok(())
-}
-
-/// `<UTC start>-<first 8 hex of the config hash>-<8 hex>`, as the Python side (SPEC 8.1).
-fn new_run_id(config_hash: &str) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let stamp: String =
-        format_iso(now.as_secs() as i64 * 1_000_000_000).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    // Sub-second time and pid, hashed: distinct per process and per nanosecond.
-    let noise = omega_v2::data::sha256_hex(format!("{}-{}", now.as_nanos(), std::process::id()).as_bytes());
-    format!("{stamp}-{}-{}", &config_hash[..8], &noise[..8])
 }
 
 fn generate(raw: &[String]) -> Result<()> {

@@ -2,4 +2,5 @@
 //! with the GIL released; errors become the typed exceptions of `omega_v2.errors`.
 
 mod errors;
+mod hooks;
 mod python;

@@ -1,79 +1,67 @@
-use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+//! The module `omega_v2._core`: the one call that runs a backtest (GIL released), the checks
+//! and rules the Python front reads instead of restating them, and synthetic data.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
 
 use super::errors::to_py_err;
+use super::hooks::{CancelToken, PyHooks, RunProgress};
+use crate::config::RunConfig;
 use crate::datasets::{self, SynthRequest};
-use crate::error::EngineError;
-use crate::run::{execute, RunContext};
-
-/// How often a run on the main thread lets Python handle pending signals (Ctrl-C).
-const SIGNAL_POLL: Duration = Duration::from_millis(50);
+use crate::error::{ErrorCode, ErrorKind};
+use crate::layout::{self, RunPaths};
+use crate::output::meta::GitInfo;
+use crate::run::{execute, preflight, Headline, RunContext, Summary};
 
 static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
-/// Cancels a run from any thread: `token.cancel()` makes the run raise `RunCancelled`.
-#[pyclass(module = "omega_v2._core", frozen)]
-#[derive(Default)]
-struct CancelToken {
-    flag: Arc<AtomicBool>,
-}
-
-#[pymethods]
-impl CancelToken {
-    #[new]
-    fn new() -> Self {
-        Self::default()
-    }
-    fn cancel(&self) {
-        self.flag.store(true, Ordering::Relaxed);
-    }
-    #[getter]
-    fn cancelled(&self) -> bool {
-        self.flag.load(Ordering::Relaxed)
-    }
-}
-
-/// Runs one backtest: `config_json` is the normalised config, `context` a dict matching
-/// `RunContext`. Returns the run summary as a dict.
+/// Runs one backtest of the normalised config `config_json` and returns its summary.
 #[pyfunction]
-#[pyo3(signature = (config_json, context, cancel_token=None))]
+#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments are the typed seam
 fn run(
     py: Python<'_>,
     config_json: &str,
-    context: &Bound<'_, PyAny>,
+    run_id: String,
+    config_hash: String,
+    config_source: String,
+    var_dir: PathBuf,
+    data_root: PathBuf,
+    log_to_stdout: bool,
+    rust_log: Option<String>,
+    profile: bool,
+    git_commit: Option<String>,
+    git_dirty: bool,
     cancel_token: Option<&CancelToken>,
-) -> PyResult<Py<PyAny>> {
-    let ctx: RunContext = pythonize::depythonize(context).map_err(|e| {
-        to_py_err(py, &EngineError::config("config.context", format!("invalid run context: {e}")), None)
-    })?;
-    let flag = cancel_token.map(|t| t.flag.clone()).unwrap_or_default();
+    progress: Option<&RunProgress>,
+    before_commit: Option<Py<PyAny>>,
+) -> PyResult<Summary> {
+    let ctx = RunContext {
+        git: git_commit.map(|commit| GitInfo { commit, dirty: git_dirty }),
+        run_id,
+        config_hash,
+        config_source,
+        var_dir,
+        data_root,
+        log_to_stdout,
+        rust_log,
+        profile,
+    };
     let on_main_thread = is_main_thread(py)?;
-    let outcome = py.detach(|| {
-        let last_poll = Cell::new(Instant::now());
-        let cancelled = || {
-            if flag.load(Ordering::Relaxed) {
-                return true;
-            }
-            // CPython runs signal handlers only on the main thread; elsewhere use the token.
-            if on_main_thread && last_poll.get().elapsed() >= SIGNAL_POLL {
-                last_poll.set(Instant::now());
-                if Python::attach(|py| py.check_signals()).is_err() {
-                    flag.store(true, Ordering::Relaxed);
-                    return true;
-                }
-            }
-            false
-        };
-        execute(config_json, &ctx, &cancelled)
+    let (outcome, failure) = py.detach(|| {
+        let hooks = PyHooks::new(cancel_token, on_main_thread, progress, before_commit.as_ref());
+        (execute(config_json, &ctx, &hooks), hooks.take_failure())
     });
-    match outcome {
-        Ok(summary) => Ok(pythonize::pythonize(py, &summary)?.unbind()),
-        Err(e) => Err(to_py_err(py, &e, Some(&ctx.run_id))),
-    }
+    outcome.map_err(|e| failure.unwrap_or_else(|| to_py_err(py, &e, Some(&ctx.run_id))))
+}
+
+/// Every check of a normalised config that needs no market data (what `validate` runs).
+#[pyfunction]
+fn check_config(py: Python<'_>, config_json: &str) -> PyResult<()> {
+    RunConfig::from_json(config_json).and_then(|cfg| preflight(&cfg)).map(drop).map_err(|e| to_py_err(py, &e, None))
 }
 
 fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
@@ -83,20 +71,97 @@ fn is_main_thread(py: Python<'_>) -> PyResult<bool> {
     Ok(current.is(&main))
 }
 
+/// Raises `ConfigError` unless `run_id` is a safe file name.
+#[pyfunction]
+fn validate_run_id(py: Python<'_>, run_id: &str) -> PyResult<()> {
+    layout::validate_run_id(run_id).map_err(|e| to_py_err(py, &e, None))
+}
+
+/// A new run_id: `<UTC start>-<first 8 hex of config_hash>-<8 random hex>`.
+#[pyfunction]
+fn new_run_id(config_hash: &str) -> String {
+    layout::new_run_id(config_hash)
+}
+
+/// The var dir: `explicit`, else `$OMEGA_VAR_DIR`, else `./var`.
+#[pyfunction]
+#[pyo3(signature = (explicit=None))]
+fn resolve_var_dir(explicit: Option<PathBuf>) -> PathBuf {
+    layout::resolve_var_dir(explicit.as_deref())
+}
+
+/// The data root: `explicit`, else `fallback`, else `$OMEGA_DATA_ROOT` /
+/// `$OMEGA_DATA_PARQUET_ROOT`, else `./data`.
+#[pyfunction]
+#[pyo3(signature = (explicit=None, fallback=None))]
+fn resolve_data_root(explicit: Option<PathBuf>, fallback: Option<PathBuf>) -> PathBuf {
+    layout::resolve_data_root(explicit.as_deref(), fallback.as_deref())
+}
+
+#[pymethods]
+impl RunPaths {
+    #[new]
+    fn py_new(py: Python<'_>, var_dir: PathBuf, run_id: &str) -> PyResult<Self> {
+        RunPaths::new(&var_dir, run_id).map_err(|e| to_py_err(py, &e, None))
+    }
+
+    /// The paths of the run whose directory is `run_dir`.
+    #[staticmethod]
+    #[pyo3(name = "from_run_dir")]
+    fn py_from_run_dir(py: Python<'_>, run_dir: PathBuf) -> PyResult<Self> {
+        RunPaths::from_run_dir(&run_dir).map_err(|e| to_py_err(py, &e, None))
+    }
+}
+
+impl<'py> IntoPyObject<'py> for &Headline {
+    type Target = PyDict;
+    type Output = Bound<'py, PyDict>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (key, value) in &self.0 {
+            dict.set_item(key, pythonize::pythonize(py, value)?)?;
+        }
+        Ok(dict)
+    }
+}
+
+/// The allowlisted scalar fields of a config (JSON text), under their log names: the only
+/// config values logs and messages may show.
+#[pyfunction]
+fn allowlisted_fields<'py>(py: Python<'py>, config_json: &str) -> PyResult<Bound<'py, PyAny>> {
+    let value: serde_json::Value = serde_json::from_str(config_json)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("not JSON: line {}", e.line())))?;
+    Ok(pythonize::pythonize(py, &crate::observability::allowlisted(&value))?)
+}
+
+/// `(code, kind, description)` of every error code (the one catalogue).
+#[pyfunction]
+fn error_catalogue() -> Vec<(&'static str, &'static str, &'static str)> {
+    ErrorCode::ALL.iter().map(|c| (c.as_str(), c.kind().as_str(), c.description())).collect()
+}
+
+/// `(key, unit, description, domain, source, type)` of every metric of `metrics.json`, in order.
+#[pyfunction]
+fn metric_catalogue() -> Vec<(&'static str, &'static str, &'static str, &'static str, &'static str, &'static str)> {
+    crate::metrics::CATALOGUE.iter().map(|(k, d)| (*k, d.unit, d.description, d.domain, d.source, d.kind)).collect()
+}
+
 /// Writes a seeded synthetic bid/ask dataset; returns the written file paths.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 #[pyo3(signature = (root, start_date, end_date, *, symbol = "EURUSD", seed = 7, timeframes = vec!["M1".to_owned()], format = "parquet"))]
 fn generate_synthetic_data(
     py: Python<'_>,
-    root: std::path::PathBuf,
+    root: PathBuf,
     start_date: &str,
     end_date: &str,
     symbol: &str,
     seed: u64,
     timeframes: Vec<String>,
     format: &str,
-) -> PyResult<Vec<std::path::PathBuf>> {
+) -> PyResult<Vec<PathBuf>> {
     let request = SynthRequest { root: &root, symbol, start_date, end_date, seed, timeframes: &timeframes, format };
     py.detach(|| datasets::generate(&request)).map_err(|e| to_py_err(py, &e, None))
 }
@@ -109,6 +174,24 @@ fn reset_log_cache() {
     }
 }
 
+/// The rules and names the Python front reads from the engine instead of restating them.
+fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("ERROR_KINDS", PyTuple::new(py, ErrorKind::ALL.map(ErrorKind::as_str))?)?;
+    m.add("LOG_ALLOWLIST", crate::observability::ALLOWLIST.to_vec())?;
+    m.add("HEADLINE_METRICS", PyTuple::new(py, crate::metrics::HEADLINE)?)?;
+    m.add("STRATEGIES", crate::strategy::REGISTERED.to_vec())?;
+    m.add("IMPLEMENTED_MRZ_SCENARIOS", PyTuple::new(py, crate::strategy::IMPLEMENTED_MRZ_SCENARIOS)?)?;
+    m.add("SYMBOL_SPECS_ENV", crate::specs::SYMBOL_SPECS_ENV)?;
+    m.add("EXECUTION_COSTS_ENV", crate::specs::EXECUTION_COSTS_ENV)?;
+    m.add("NEWS_CALENDAR_ENV", crate::news::CALENDAR_ENV)?;
+    m.add("VAR_DIR_ENV", layout::VAR_DIR_ENV)?;
+    m.add("DATA_ROOT_ENVS", PyTuple::new(py, layout::DATA_ROOT_ENVS)?)?;
+    m.add("RESULT_ARTEFACTS", PyTuple::new(py, layout::RESULT_ARTEFACTS)?)?;
+    Ok(())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Rust records outside any run reach Python `logging` under `omega_v2.*`; pprof's own
@@ -119,10 +202,26 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let _ = LOG_RESET.set(handle);
     }
     crate::observability::init_global();
-    m.add_function(wrap_pyfunction!(run, m)?)?;
-    m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
-    m.add_function(wrap_pyfunction!(generate_synthetic_data, m)?)?;
+    for function in [
+        wrap_pyfunction!(run, m)?,
+        wrap_pyfunction!(check_config, m)?,
+        wrap_pyfunction!(validate_run_id, m)?,
+        wrap_pyfunction!(new_run_id, m)?,
+        wrap_pyfunction!(resolve_var_dir, m)?,
+        wrap_pyfunction!(resolve_data_root, m)?,
+        wrap_pyfunction!(error_catalogue, m)?,
+        wrap_pyfunction!(allowlisted_fields, m)?,
+        wrap_pyfunction!(metric_catalogue, m)?,
+        wrap_pyfunction!(reset_log_cache, m)?,
+        wrap_pyfunction!(generate_synthetic_data, m)?,
+    ] {
+        m.add_function(function)?;
+    }
     m.add_class::<CancelToken>()?;
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    Ok(())
+    m.add_class::<RunProgress>()?;
+    m.add_class::<RunPaths>()?;
+    m.add_class::<Summary>()?;
+    m.add_class::<crate::engine::Counters>()?;
+    m.add_class::<crate::timing::PhaseTimings>()?;
+    add_constants(m)
 }

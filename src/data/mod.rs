@@ -206,8 +206,9 @@ pub fn load_cancellable(req: &LoadRequest, cancelled: &dyn Fn() -> bool) -> Resu
     std::thread::scope(|scope| {
         let hashing = scope.spawn(|| [&bid_path, &ask_path].map(|p| file_digest(p)));
         let loaded = load_bars(req, &bid_path, &ask_path, cancelled);
-        let digests =
-            hashing.join().map_err(|_| EngineError::internal("data.hash_panicked", "file hashing panicked"))?;
+        let digests = hashing
+            .join()
+            .map_err(|_| EngineError::new(crate::error::ErrorCode::InternalPanic, "file hashing panicked"))?;
         let (bars, first_trading_index, governance) = loaded?;
         let [bid, ask] = digests;
         Ok(LoadedData { bars, first_trading_index, governance, files: vec![bid?, ask?] })

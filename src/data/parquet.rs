@@ -132,7 +132,10 @@ fn read_column<T: DataType>(
     let decode = |e: ParquetError| decode_error(source.path, source.index, &column.name, e);
     let untyped = source.group.get_column_reader(column.index).map_err(decode)?;
     let mut reader = T::get_column_reader(untyped).ok_or_else(|| {
-        EngineError::internal("data.parquet_type", format!("column `{}` changed type while reading", column.name))
+        EngineError::new(
+            crate::error::ErrorCode::Internal,
+            format!("column `{}` changed type while reading", column.name),
+        )
     })?;
     let truncated = || {
         file_error(
@@ -388,7 +391,8 @@ impl Default for ParquetLayout {
 /// DOUBLE, snappy.
 pub fn write_side(path: &Path, time_ns: &[i64], ohlc: &Ohlc, volume: &[f64], layout: ParquetLayout) -> Result<()> {
     let err = |e: ParquetError| {
-        EngineError::output("output.parquet", format!("cannot write {}: {e}", path.display())).with_file(path)
+        EngineError::new(crate::error::ErrorCode::OutputIo, format!("cannot write {}: {e}", path.display()))
+            .with_file(path)
     };
     let schema = Arc::new(schema(layout.nullable).map_err(err)?);
     let props = Arc::new(WriterProperties::builder().set_compression(Compression::SNAPPY).build());

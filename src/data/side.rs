@@ -452,7 +452,7 @@ mod tests {
         ];
         for (prices, code, column) in cases {
             let err = builder(path).push(20 * MIN, prices, at(7)).unwrap_err();
-            assert_eq!((err.code, err.context["column"].as_str()), (code, column));
+            assert_eq!((err.code.as_str(), err.context["column"].as_str()), (code, column));
         }
     }
 }

@@ -61,11 +61,7 @@ struct Stream(u64);
 
 impl Stream {
     fn bits(self, i: u64) -> u64 {
-        // splitmix64: the state after i steps is seed + i * golden gamma, then the output mix.
-        let mut z = self.0.wrapping_add(i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        crate::rng::splitmix64_at(self.0, i)
     }
 
     /// Uniform in (0, 1].

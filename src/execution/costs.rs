@@ -2,7 +2,8 @@
 //! counter-based jitter, and fees booked once per side.
 
 use crate::config::Costs;
-use crate::market::Direction;
+use crate::domain::Direction;
+use crate::rng::{self, splitmix64_at};
 use crate::specs::{ExecutionCosts, FeeModel, SymbolSpec};
 
 /// Cost parameters of one run, with the config multipliers already applied.
@@ -33,19 +34,6 @@ impl CostModel {
             min_fee: exec.min_fee * fee,
             contract_size: spec.contract_size,
             seed,
-        }
-    }
-
-    /// A model without any cost (used by tests and by `costs.enabled = false`).
-    pub fn free(spec: &SymbolSpec) -> Self {
-        Self {
-            slippage_fixed: 0.0,
-            slippage_jitter: 0.0,
-            fee_model: FeeModel::PerLot,
-            fee_rate: 0.0,
-            min_fee: 0.0,
-            contract_size: spec.contract_size,
-            seed: 0,
         }
     }
 
@@ -82,18 +70,12 @@ impl CostModel {
     }
 }
 
-/// A uniform number in [0, 1) that depends only on `(seed, k)`: SplitMix64 of the seed mixed
-/// with the counter. Counter-based, so fill k's jitter never depends on what happened before.
+/// A uniform number in [0, 1) that depends only on `(seed, k)`: the seed mixed with a
+/// splitmix64 draw of the counter. Counter-based, so fill k's jitter never depends on what
+/// happened before.
 pub fn unit_interval(seed: u64, k: u64) -> f64 {
-    let x = splitmix64(seed ^ splitmix64(k.wrapping_add(0x6A09_E667_F3BC_C909)));
-    (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    let counter = splitmix64_at(k.wrapping_add(0x6A09_E667_F3BC_C909), 0);
+    rng::unit_interval(splitmix64_at(seed ^ counter, 0))
 }
 
 #[cfg(test)]

@@ -2,8 +2,8 @@
 //! possible) and SL/TP exits on the exit side with the pip buffer and the SL-wins tie-break.
 //! Prices returned here are before slippage.
 
-use crate::market::{Bars, Direction};
-use crate::strategy::OrderKind;
+use crate::domain::{Direction, OrderKind};
+use crate::market::Bars;
 
 /// Entry price of a pending order if it triggers in bar `t`, before slippage.
 /// Long orders trade on the ask, short orders on the bid.

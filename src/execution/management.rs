@@ -3,8 +3,8 @@
 //! from the next bar. Break-even and trailing are measured in R and need an initial stop.
 
 use crate::config::TradeManagement;
+use crate::domain::Direction;
 use crate::execution::position::{Position, StopLossKind};
-use crate::market::Direction;
 use crate::timefmt::NANOS_PER_MINUTE;
 
 #[derive(Debug, Clone)]
@@ -70,7 +70,7 @@ fn tighten(p: &mut Position, candidate: f64, kind: StopLossKind) {
 mod tests {
     use super::*;
     use crate::config::{BreakEven, Trailing};
-    use crate::strategy::OrderKind;
+    use crate::domain::OrderKind;
 
     fn long_at(entry: f64, sl: f64) -> Position {
         Position {

@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use crate::market::Direction;
-use crate::strategy::{OrderKind, Snapshot};
+use crate::domain::{Direction, OrderKind, Snapshot};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitReason {
@@ -12,6 +11,8 @@ pub enum ExitReason {
     Timeout,
     EndOfData,
     Signal,
+    /// Equity at a bar close fell to `account.stop_out_level`.
+    StopOut,
 }
 
 impl ExitReason {
@@ -23,6 +24,7 @@ impl ExitReason {
             ExitReason::Timeout => "timeout",
             ExitReason::EndOfData => "end_of_data",
             ExitReason::Signal => "signal",
+            ExitReason::StopOut => "stop_out",
         }
     }
 }

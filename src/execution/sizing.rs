@@ -1,8 +1,7 @@
 //! Position sizing: risk-based or fixed lots, quantised to the symbol's volume step.
 
-use crate::market::Direction;
+use crate::domain::{Direction, Sizing};
 use crate::specs::SymbolSpec;
-use crate::strategy::Sizing;
 
 /// Why an entry got no position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,28 +1,21 @@
 //! Test-only helpers: a deterministic price path and naive O(window) reference computations.
 
-/// splitmix64: tiny, well-mixed, deterministic generator (no dependency needed for test data).
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Uniform in [0, 1) from the top 53 bits.
-fn unit(state: &mut u64) -> f64 {
-    (splitmix64(state) >> 11) as f64 / (1u64 << 53) as f64
+/// Uniform in [0, 1) and the raw bits of draw `*k` of the stream `seed`, advancing `k`.
+fn draw(seed: u64, k: &mut u64) -> (f64, u64) {
+    let bits = crate::rng::splitmix64_at(seed, *k);
+    *k += 1;
+    (crate::rng::unit_interval(bits), bits)
 }
 
 /// FX-like random walk from 1.1 with steps of 0.2..1.0 pip and random sign (never a zero step, so a
 /// window's spread is never degenerate relative to the price level).
 pub(crate) fn random_walk(n: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
+    let mut k = 0;
     let mut price = 1.1;
     (0..n)
         .map(|_| {
-            let step = (0.2 + 0.8 * unit(&mut state)) * 1e-4;
-            price += if splitmix64(&mut state) & 1 == 0 { step } else { -step };
+            let step = (0.2 + 0.8 * draw(seed, &mut k).0) * 1e-4;
+            price += if draw(seed, &mut k).1 & 1 == 0 { step } else { -step };
             price
         })
         .collect()
@@ -31,10 +24,10 @@ pub(crate) fn random_walk(n: usize, seed: u64) -> Vec<f64> {
 /// High/low/close bars around a random walk: ranges of 0..4 pips, so the previous close sometimes lies
 /// outside the current range and the gap terms of the true range win.
 pub(crate) fn random_bars(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-    let mut state = seed ^ 0xA5A5;
+    let (stream, mut k) = (seed ^ 0xA5A5, 0);
     let close = random_walk(n, seed);
-    let high = close.iter().map(|c| c + unit(&mut state) * 2e-4).collect();
-    let low = close.iter().map(|c| c - unit(&mut state) * 2e-4).collect();
+    let high = close.iter().map(|c| c + draw(stream, &mut k).0 * 2e-4).collect();
+    let low = close.iter().map(|c| c - draw(stream, &mut k).0 * 2e-4).collect();
     (high, low, close)
 }
 

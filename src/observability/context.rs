@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use tracing::Level;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 
-/// The four context fields every record of a run carries (SPEC 8.2).
+/// The four context fields every record of a run carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunLogContext {
     pub run_id: String,
@@ -20,8 +20,10 @@ pub struct RunLogContext {
 /// Where and how much a run logs.
 #[derive(Debug, Clone)]
 pub struct RunLogOptions {
-    /// Directory of `<run_id>.log` / `<run_id>.jsonl` (normally `var/logs`); created if missing.
-    pub log_dir: PathBuf,
+    /// The run's text and JSON log files (see `layout::RunPaths`); their directory is created
+    /// if missing.
+    pub text_log: PathBuf,
+    pub json_log: PathBuf,
     /// Level when `rust_log` is `None`: INFO for dev, WARN for prod.
     pub default_level: Level,
     /// A `RUST_LOG` value (`"debug"`, `"warn,omega_v2::engine=trace"`); replaces `default_level`
@@ -31,22 +33,6 @@ pub struct RunLogOptions {
     pub to_stdout: bool,
     /// Write a `close` record with the duration of every phase span (dev: true, prod: false).
     pub phase_spans: bool,
-}
-
-/// SPEC 8.1: `^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$` without `..`, so a run_id is always a safe
-/// file name (no path traversal) before it becomes one.
-pub(crate) fn validate_run_id(run_id: &str) -> Result<()> {
-    let mut chars = run_id.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if first_ok && rest_ok && run_id.len() <= 128 && !run_id.contains("..") {
-        return Ok(());
-    }
-    Err(EngineError::config(
-        "config.run_id",
-        "run_id must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$ and must not contain `..`",
-    )
-    .with("field", "run_id"))
 }
 
 /// The run's own filter: `RUST_LOG` when given, else `default_level` for every target.
@@ -82,8 +68,8 @@ fn is_plain_target(target: &str) -> bool {
 }
 
 fn rust_log_error(directive: &str, why: &str) -> EngineError {
-    EngineError::config(
-        "config.rust_log",
+    EngineError::new(
+        ErrorCode::ConfigRustLog,
         format!(
             "RUST_LOG directive `{directive}` is invalid: {why}; use e.g. `debug` or `warn,omega_v2::engine=trace` \
              (levels: off, error, warn, info, debug, trace)"
@@ -103,22 +89,12 @@ mod tests {
 
     fn opts(rust_log: Option<&str>) -> RunLogOptions {
         RunLogOptions {
-            log_dir: PathBuf::new(),
+            text_log: PathBuf::new(),
+            json_log: PathBuf::new(),
             default_level: Level::WARN,
             rust_log: rust_log.map(String::from),
             to_stdout: false,
             phase_spans: false,
-        }
-    }
-
-    #[test]
-    fn run_ids_are_safe_file_names() {
-        for ok in ["a", "20261124T103000Z-3a0be012-7f2c", "run_1.b-c"] {
-            assert!(validate_run_id(ok).is_ok(), "{ok}");
-        }
-        let long = "a".repeat(129);
-        for bad in ["", ".hidden", "a/b", "a..b", "../x", "a b", long.as_str()] {
-            assert!(validate_run_id(bad).is_err(), "{bad}");
         }
     }
 
@@ -143,7 +119,7 @@ mod tests {
     fn invalid_rust_log_names_the_variable() {
         for bad in ["debg", "info=verbose", "a=b=c", "foo[{x}]=debug", "[span]=info", "=info"] {
             let err = run_filter(&opts(Some(bad))).unwrap_err();
-            assert_eq!(err.code, "config.rust_log", "{bad}");
+            assert_eq!(err.code, ErrorCode::ConfigRustLog, "{bad}");
             assert!(err.to_string().contains("RUST_LOG"), "{err}");
         }
     }

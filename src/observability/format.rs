@@ -174,11 +174,30 @@ impl Scratch {
             let _ = match value {
                 Value::I64(v) => write!(t, "{name}={v}"),
                 Value::U64(v) => write!(t, "{name}={v}"),
-                Value::F64(v) => write!(t, "{name}={v}"),
+                Value::F64(v) => write!(t, "{name}={}", HumanFloat(*v)),
                 Value::Bool(v) => write!(t, "{name}={v}"),
                 Value::Str(r) => push_pair(t, name, &self.arena[r.clone()]),
             };
         }
+    }
+}
+
+/// A float for a human reader: six significant digits, trailing zeros dropped (the JSON sink
+/// keeps the full value), e.g. `12.345678901` -> `12.3457`, `9499.17450617831` -> `9499.17`.
+struct HumanFloat(f64);
+
+impl fmt::Display for HumanFloat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const DIGITS: i32 = 6;
+        let v = self.0;
+        let magnitude = if v == 0.0 || !v.is_finite() { 0 } else { v.abs().log10().floor() as i32 };
+        if !v.is_finite() || v == 0.0 || !(-4..15).contains(&magnitude) {
+            return if v.is_finite() && v != 0.0 { write!(f, "{v:.5e}") } else { write!(f, "{v}") };
+        }
+        let decimals = (DIGITS - 1 - magnitude).max(0) as usize;
+        let text = format!("{v:.decimals$}");
+        let trimmed = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { &text };
+        f.write_str(trimmed)
     }
 }
 
@@ -282,6 +301,25 @@ fn write_timestamp(out: &mut String, now: SystemTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floats_are_rounded_for_humans() {
+        let cases = [
+            (12.345678901, "12.3457"),
+            (9499.17450617831, "9499.17"),
+            (0.000123456789, "0.000123457"),
+            (250.0, "250"),
+            (-0.5, "-0.5"),
+            (0.0, "0"),
+            (1.5e-9, "1.50000e-9"),
+            (3.2e20, "3.20000e20"),
+            (123456789.0, "123456789"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(HumanFloat(v).to_string(), want, "{v}");
+        }
+        assert_eq!(HumanFloat(f64::NAN).to_string(), "NaN");
+    }
 
     fn ctx() -> RunLogContext {
         RunLogContext {

@@ -1,5 +1,5 @@
-//! Per-run tracing sinks (SPEC 8.1-8.3, seed plan sections 4, 5, 10) for a process that runs
-//! many backtests, one after another and in parallel threads.
+//! Per-run tracing sinks for a process that runs many backtests, one after another and in
+//! parallel threads (see `docs/observability.md`).
 //!
 //! One global `Registry` + [`RunRouter`] ([`init_global`]) is installed once; each run opens
 //! its own sink with [`RunLogGuard::start`] and enters [`RunLogGuard::root_span`]:
@@ -14,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! * Files: `<log_dir>/<run_id>.log` (text, also stdout when asked) and `<run_id>.jsonl`.
+//! * Files: the run's `<run_id>.log` (text, also stdout when asked) and `<run_id>.jsonl`.
 //!   Every record carries `run_id`, `strategy_name`, `symbol`, `timeframe` from the sink
 //!   itself, plus `component`/`phase` inherited from the span fields of that name.
 //! * Levels: each run has its own filter (`default_level`, or `RUST_LOG` as `Targets`). The
@@ -49,10 +49,10 @@ use std::thread::JoinHandle;
 use tracing::Span;
 
 pub use context::{RunLogContext, RunLogOptions};
-pub use redact::allowlisted;
+pub use redact::{allowlisted, ALLOWLIST};
 pub use router::{active_runs, init_global, RunRouter};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use sink::RunSink;
 
 /// A run's registered sink and root span. Dropping it (success, error, panic unwind, Ctrl-C
@@ -65,13 +65,13 @@ pub struct RunLogGuard {
 impl RunLogGuard {
     /// Validates `run_id` and `RUST_LOG`, opens the run's files and registers the run.
     /// Errors: invalid `run_id`/`RUST_LOG` or a `run_id` already active (config errors), an
-    /// unwritable `log_dir` (output error), a foreign global subscriber (internal error).
+    /// unwritable log directory (output error), a foreign global subscriber (internal error).
     pub fn start(ctx: &RunLogContext, opts: &RunLogOptions) -> Result<Self> {
-        context::validate_run_id(&ctx.run_id)?;
+        crate::layout::validate_run_id(&ctx.run_id)?;
         let filter = context::run_filter(opts)?;
         if !init_global() {
-            return Err(EngineError::internal(
-                "observability.subscriber_taken",
+            return Err(EngineError::new(
+                ErrorCode::InternalSubscriber,
                 "another global tracing subscriber was installed before omega_v2's run router; \
                  remove it, or call omega_v2::observability::init_global() first",
             ));
@@ -97,6 +97,11 @@ impl RunLogGuard {
     /// Flushes both files; reports the first write failure of the run as an output error.
     pub fn flush(&self) -> Result<()> {
         self.sink.flush()
+    }
+
+    /// Flushes both files and syncs them to disk; reports the first write failure of the run.
+    pub fn sync(&self) -> Result<()> {
+        self.sink.sync()
     }
 
     pub fn text_log_path(&self) -> &Path {

@@ -1,11 +1,11 @@
-//! Allowlist redaction of the run config for log records and error texts (SPEC 8.5): only
+//! Allowlist redaction of the run config for log records and error texts: only
 //! the named scalar fields survive; everything else, including keys added to the config
 //! later, is dropped by default.
 
 use serde_json::{Map, Value};
 
 /// Config paths (dotted) that may be logged, and the key they are logged under.
-const ALLOWLIST: [(&str, &str); 7] = [
+pub const ALLOWLIST: [(&str, &str); 7] = [
     ("symbol", "symbol"),
     ("timeframes.primary", "timeframe"),
     ("strategy_name", "strategy_name"),

@@ -25,7 +25,7 @@ use tracing_subscriber::Registry;
 
 use super::format::{with_scratch, Head, Scratch};
 use super::sink::RunSink;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 
 /// Active runs by `run_id`.
 static RUNS: RwLock<BTreeMap<String, Arc<RunSink>>> = RwLock::new(BTreeMap::new());
@@ -59,8 +59,8 @@ fn read_runs() -> std::sync::RwLockReadGuard<'static, BTreeMap<String, Arc<RunSi
 pub(crate) fn register(run_id: &str, open: impl FnOnce() -> Result<RunSink>) -> Result<Arc<RunSink>> {
     let _serial = MUTATION.lock().unwrap_or_else(PoisonError::into_inner);
     if read_runs().contains_key(run_id) {
-        return Err(EngineError::config(
-            "config.run_id_active",
+        return Err(EngineError::new(
+            ErrorCode::OutputExists,
             format!("a run with run_id `{run_id}` is already active in this process; use a unique run_id"),
         )
         .with("field", "run_id"));
@@ -307,7 +307,8 @@ mod tests {
             timeframe: "M1".into(),
         };
         let opts = RunLogOptions {
-            log_dir: dir.path().to_path_buf(),
+            text_log: dir.path().join("router-unit.log"),
+            json_log: dir.path().join("router-unit.jsonl"),
             default_level: Level::INFO,
             rust_log: None,
             to_stdout: false,

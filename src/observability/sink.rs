@@ -10,7 +10,7 @@ use tracing::{Level, Metadata};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
 use super::context::{most_verbose, RunLogContext, RunLogOptions};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 
 pub(crate) struct RunSink {
     pub ctx: RunLogContext,
@@ -30,11 +30,12 @@ pub(crate) struct RunSink {
 }
 
 impl RunSink {
-    /// Creates `log_dir` and (truncating) `<run_id>.log` / `<run_id>.jsonl`.
+    /// Creates the log directory and the text and JSON log files, exclusively: an existing file
+    /// (another run's, or a planted symlink) is never truncated or followed.
     pub fn open(ctx: &RunLogContext, opts: &RunLogOptions, filter: Targets) -> Result<Self> {
-        fs::create_dir_all(&opts.log_dir)
-            .map_err(|e| EngineError::output_io("create log directory", &opts.log_dir, &e))?;
-        let file = |ext: &str| LogFile::create(opts.log_dir.join(format!("{}.{ext}", ctx.run_id)));
+        for dir in [&opts.text_log, &opts.json_log].iter().filter_map(|p| p.parent()) {
+            fs::create_dir_all(dir).map_err(|e| EngineError::output_io("create log directory", dir, &e))?;
+        }
         Ok(Self {
             ctx: ctx.clone(),
             events_level: most_verbose(&filter),
@@ -42,8 +43,8 @@ impl RunSink {
             phase_spans: opts.phase_spans,
             profiling_spans: AtomicBool::new(false),
             to_stdout: opts.to_stdout,
-            text: file("log")?,
-            json: file("jsonl")?,
+            text: LogFile::create(opts.text_log.clone())?,
+            json: LogFile::create(opts.json_log.clone())?,
             write_error: OnceLock::new(),
         })
     }
@@ -81,8 +82,8 @@ impl RunSink {
         self.profiling_spans.store(true, Ordering::Relaxed);
     }
 
-    /// Appends one record (both lines end with `\n`). ERROR records are flushed at once so
-    /// that the reason for a crash is on disk even if the process dies before `Drop`.
+    /// Appends one record (both lines end with `\n`). WARN and ERROR records are flushed at
+    /// once so that they are on disk even if the process is killed before `Drop`.
     pub fn write(&self, level: &Level, json: &[u8], text: &str) {
         self.note(&self.json, self.json.write(json));
         self.note(&self.text, self.text.write(text.as_bytes()));
@@ -90,7 +91,7 @@ impl RunSink {
             // stdout may be closed (daemonised, notebook teardown): never fail the run for it.
             let _ = io::stdout().lock().write_all(text.as_bytes());
         }
-        if *level == Level::ERROR {
+        if *level <= Level::WARN {
             self.flush_files();
         }
     }
@@ -102,6 +103,15 @@ impl RunSink {
             Some((path, err)) => Err(EngineError::output_io("write log file", path, err)),
             None => Ok(()),
         }
+    }
+
+    /// Flushes both files and syncs them to disk; reports the first failure of the run so far.
+    pub fn sync(&self) -> Result<()> {
+        self.flush()?;
+        for file in [&self.json, &self.text] {
+            file.sync().map_err(|e| EngineError::output_io("sync log file", &file.path, &e))?;
+        }
+        Ok(())
     }
 
     /// Flushes and closes both files; later records of this run are dropped.
@@ -130,7 +140,7 @@ struct LogFile {
 
 impl LogFile {
     fn create(path: PathBuf) -> Result<Self> {
-        let file = File::create(&path).map_err(|e| EngineError::output_io("create log file", &path, &e))?;
+        let file = create_exclusive(&path)?;
         Ok(Self { path, writer: Mutex::new(Some(BufWriter::new(file))) })
     }
 
@@ -151,4 +161,27 @@ impl LogFile {
     fn close(&self) -> io::Result<()> {
         self.lock().take().map_or(Ok(()), |mut w| w.flush())
     }
+
+    fn sync(&self) -> io::Result<()> {
+        self.lock().as_mut().map_or(Ok(()), |w| w.get_ref().sync_data())
+    }
+}
+
+/// Creates `path` for writing; it must not exist in any form (file, directory, symlink).
+pub(crate) fn create_exclusive(path: &Path) -> Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => EngineError::new(
+            ErrorCode::OutputExists,
+            format!(
+                "{} already exists (another run's log, or a link planted there); a run never writes into it: choose another run_id or remove it",
+                path.display()
+            ),
+        )
+        .with_file(path),
+        _ => EngineError::output_io("create log file", path, &e),
+    })
 }

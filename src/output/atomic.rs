@@ -1,12 +1,14 @@
-//! Atomic run directories: write into `.<run_id>.partial-<pid>` next to the final directory,
-//! fsync every file, rename, fsync the parent. A failure or a drop before `commit` removes the
-//! staging directory, so no half-written run ever looks complete.
+//! Atomic run directories: write into the run's staging directory next to the final one
+//! (`layout::RunPaths::staging_dir`), fsync every file, rename without replacing anything, fsync
+//! the parent. A failure or a drop before `commit` removes the staging directory, so no
+//! half-written run ever looks complete.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::layout::RunPaths;
 
 pub struct StagingDir {
     staging: PathBuf,
@@ -15,23 +17,25 @@ pub struct StagingDir {
 }
 
 impl StagingDir {
-    /// Prepares `<parent>/<name>`; fails if it already exists (runs never overwrite runs).
-    pub fn create(parent: &Path, name: &str) -> Result<Self> {
-        let target = parent.join(name);
-        if target.exists() {
-            return Err(EngineError::output(
-                "output.exists",
-                format!("run directory {} already exists; choose another run_id or remove it", target.display()),
-            )
-            .with_file(&target));
-        }
-        fs::create_dir_all(parent).map_err(|e| EngineError::output_io("create directory", parent, &e))?;
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if staging.exists() {
-            fs::remove_dir_all(&staging).map_err(|e| EngineError::output_io("remove stale directory", &staging, &e))?;
+    /// Creates `staging` for the run directory `target`; fails if `target` exists (runs never
+    /// overwrite runs) or `staging` does (another process of this pid never runs this run).
+    pub fn create(staging: PathBuf, target: PathBuf) -> Result<Self> {
+        ensure_absent(&target)?;
+        if let Some(parent) = staging.parent() {
+            fs::create_dir_all(parent).map_err(|e| EngineError::output_io("create directory", parent, &e))?;
         }
         fs::create_dir(&staging).map_err(|e| EngineError::output_io("create directory", &staging, &e))?;
         Ok(Self { staging, target, committed: false })
+    }
+
+    /// The staging directory of this process for the run of `paths`.
+    pub fn for_run(paths: &RunPaths) -> Result<Self> {
+        Self::create(paths.staging_dir(std::process::id()), paths.run_dir.clone())
+    }
+
+    /// Where the files are written until the commit.
+    pub fn path(&self) -> &Path {
+        &self.staging
     }
 
     /// Creates `name` (relative, may contain one subdirectory) and lets `fill` write it.
@@ -49,16 +53,29 @@ impl StagingDir {
         w.get_ref().file.sync_all().map_err(fail)
     }
 
-    /// Moves the finished directory into place.
+    /// Moves the finished directory into place; never replaces an existing one (a run that
+    /// claimed the same run_id at the same moment keeps its directory).
     pub fn commit(mut self) -> Result<PathBuf> {
         sync_dir(&self.staging)?;
-        fs::rename(&self.staging, &self.target).map_err(|e| EngineError::output_io("rename into", &self.target, &e))?;
+        rename_no_replace(&self.staging, &self.target)?;
         if let Some(parent) = self.target.parent() {
             sync_dir(parent)?;
         }
         self.committed = true;
         Ok(self.target.clone())
     }
+}
+
+/// Runs never overwrite runs: an existing run directory is an error.
+pub fn ensure_absent(run_dir: &Path) -> Result<()> {
+    if run_dir.symlink_metadata().is_err() {
+        return Ok(());
+    }
+    Err(EngineError::new(
+        ErrorCode::OutputExists,
+        format!("run directory {} already exists; choose another run_id or remove that run", run_dir.display()),
+    )
+    .with_file(run_dir))
 }
 
 pub type ArtefactWriter = BufWriter<WriteBehind>;
@@ -108,6 +125,47 @@ impl Write for WriteBehind {
     }
 }
 
+#[cfg(target_os = "linux")]
+fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| EngineError::output_io("rename into", to, &std::io::Error::other("path contains a NUL byte")))
+    };
+    let (from_c, to_c) = (c(from)?, c(to)?);
+    // SAFETY: two valid NUL-terminated paths relative to the working directory.
+    let rc = unsafe {
+        libc::renameat2(libc::AT_FDCWD, from_c.as_ptr(), libc::AT_FDCWD, to_c.as_ptr(), libc::RENAME_NOREPLACE)
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = std::io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::EEXIST) => Err(EngineError::new(
+            ErrorCode::OutputExists,
+            format!("run directory {} appeared while this run was writing (another run claimed the run_id); nothing was replaced", to.display()),
+        )
+        .with_file(to)),
+        // Filesystems without RENAME_NOREPLACE: a checked rename (the race window is tiny).
+        Some(libc::EINVAL) | Some(libc::ENOSYS) if !to.exists() => fs::rename(from, to).map_err(|e| EngineError::output_io("rename into", to, &e)),
+        _ => Err(EngineError::output_io("rename into", to, &err)),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_no_replace(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        return Err(EngineError::new(
+            ErrorCode::OutputExists,
+            format!("run directory {} already exists", to.display()),
+        )
+        .with_file(to));
+    }
+    fs::rename(from, to).map_err(|e| EngineError::output_io("rename into", to, &e))
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| EngineError::output_io("sync", dir, &e))
 }
@@ -128,27 +186,41 @@ mod tests {
     #[test]
     fn committed_directory_appears_whole() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = StagingDir::create(tmp.path(), "run1").unwrap();
+        let paths = RunPaths::new(tmp.path(), "run1").unwrap();
+        let dir = StagingDir::for_run(&paths).unwrap();
         dir.write_file("a.json", |w| w.write_all(b"{}\n")).unwrap();
         dir.write_file("profiling/p.json", |w| w.write_all(b"{}\n")).unwrap();
         assert!(!tmp.path().join("run1").exists());
+        assert!(!paths.run_dir.exists());
         let target = dir.commit().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.json")).unwrap(), "{}\n");
         assert!(target.join("profiling/p.json").exists());
-        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1, "no staging left behind");
-        assert_eq!(StagingDir::create(tmp.path(), "run1").err().unwrap().code, "output.exists");
+        assert_eq!(fs::read_dir(&paths.results_dir).unwrap().count(), 1, "no staging left behind");
+        assert_eq!(StagingDir::for_run(&paths).err().unwrap().code, "output.exists");
     }
 
     #[test]
     fn failed_write_leaves_nothing() {
         let tmp = tempfile::tempdir().unwrap();
         {
-            let dir = StagingDir::create(tmp.path(), "run2").unwrap();
+            let dir = StagingDir::for_run(&RunPaths::new(tmp.path(), "run2").unwrap()).unwrap();
             dir.write_file("trades.json", |w| w.write_all(b"[")).unwrap();
             let err = dir.write_file("equity.csv", |_| Err(std::io::Error::other("disk full"))).unwrap_err();
             assert_eq!(err.code, "output.io");
             assert!(err.message.contains("equity.csv") && err.message.contains("disk full"));
         }
-        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(tmp.path().join("results/backtests")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn commit_never_replaces_a_directory_that_appeared_meanwhile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = RunPaths::new(tmp.path(), "raced").unwrap();
+        let dir = StagingDir::for_run(&paths).unwrap();
+        dir.write_file("a.json", |w| w.write_all(b"mine\n")).unwrap();
+        fs::create_dir_all(&paths.run_dir).unwrap();
+        fs::write(paths.run_dir.join("a.json"), "theirs\n").unwrap();
+        assert_eq!(dir.commit().unwrap_err().code, ErrorCode::OutputExists);
+        assert_eq!(fs::read_to_string(paths.run_dir.join("a.json")).unwrap(), "theirs\n");
     }
 }

@@ -1,4 +1,4 @@
-//! `meta.json` (SPEC 6): provenance of a run. Deterministic except `generated_at(_ns)` and
+//! `meta.json`: provenance of a run. Deterministic except `generated_at(_ns)` and
 //! `run_id`, so golden comparisons can ignore exactly those.
 
 use serde::Serialize;
@@ -22,6 +22,17 @@ pub struct Meta<'a> {
     pub seed: u64,
     pub execution: Execution,
     pub counters: &'a Counters,
+    /// Where the account was stopped out, if it was.
+    pub stop_out: Option<StopOutRecord>,
+}
+
+#[derive(Serialize)]
+pub struct StopOutRecord {
+    pub time: String,
+    pub time_ns: i64,
+    /// Equity marked at that bar's close, before the stop-out exit's slippage and fee.
+    pub equity: f64,
+    pub stop_out_level: f64,
 }
 
 #[derive(Serialize)]

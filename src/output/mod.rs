@@ -1,4 +1,4 @@
-//! Artefact writers (SPEC 6). Everything goes into a staging directory that is renamed into
+//! Artefact writers (see `docs/artefacts.md`). Everything goes into a staging directory that is renamed into
 //! place only when every file is written and synced, so a run directory is complete or absent.
 
 pub mod atomic;
@@ -6,7 +6,7 @@ pub mod equity;
 pub mod meta;
 pub mod trades;
 
-pub use atomic::StagingDir;
+pub use atomic::{ensure_absent, StagingDir};
 
 use std::io::Write;
 

@@ -53,7 +53,7 @@ impl Serialize for TradeMeta<'_> {
     }
 }
 
-struct Snapshot<'a>(&'a [(&'static str, f64)]);
+struct Snapshot<'a>(&'a [(std::borrow::Cow<'static, str>, f64)]);
 
 impl Serialize for Snapshot<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -1,6 +1,6 @@
 //! Profiling mode (`observability.profiling_mode`, CLI `--profile`, API `profile=True`):
 //! writes `profiling/profiling.json`, `profiling/flamegraph.svg` and `profiling/profile.pb.gz`
-//! into the run directory (SPEC 8.4, plan sections 6-8).
+//! into the run directory (see `docs/observability.md`).
 //!
 //! A [`ProfilingSession`] spans the run: [`ProfilingSession::start`] right after the run's log
 //! sinks open, [`ProfilingSession::finish`] after the artefacts are written and before the run
@@ -23,7 +23,7 @@ use tracing::{info, warn};
 use crate::engine::Counters;
 use crate::error::Result;
 use crate::output::{self, StagingDir};
-use crate::run::PhaseTimings;
+use crate::timing::PhaseTimings;
 use cpu::{CpuProfile, CpuProfiler};
 use report::{CpuSummary, Observed, ProfilingJson};
 use rss::RssWindow;

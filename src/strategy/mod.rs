@@ -4,81 +4,51 @@
 //! one cheap question per bar ([`Strategy::decide`]). The engine owns everything else: entry
 //! gates (session, news, position, cooldown), fills, exits and bookkeeping.
 //!
-//! Adding a strategy: write `src/strategy/<name>.rs` implementing [`Strategy`] with a
-//! `build(&StrategyInput) -> Result<Self>` constructor and add one line to [`with_strategy`].
+//! Adding a strategy: write `src/strategy/<name>.rs` with a parameter struct (every field
+//! required, `deny_unknown_fields`: Python validates and fills defaults) and a type implementing
+//! [`Strategy`] and [`Build`], then add one line to the [`registry!`] call below.
 
 mod mrz;
 mod sma_crossover;
 
-pub use mrz::MeanReversionZScore;
-pub use sma_crossover::SmaCrossover;
+pub use mrz::{MeanReversionZScore, MrzParams, MrzScenario, IMPLEMENTED_MRZ_SCENARIOS};
+pub use sma_crossover::{SmaCrossover, SmaCrossoverParams};
 
-use crate::config::Params;
-use crate::error::{EngineError, Result};
-use crate::market::{Bars, Direction};
+use serde::de::DeserializeOwned;
+
+use crate::config::from_value_at;
+use crate::domain::{Action, Direction};
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::market::Bars;
 use crate::specs::SymbolSpec;
-
-/// How an entry order is executed (SPEC 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderKind {
-    /// Fills in the signal bar at `entry_price` (the close of the entry side).
-    Market,
-    /// Placed at the bar close; fills from the next bar at `entry_price` or better.
-    Limit,
-    /// Placed at the bar close; fills from the next bar once price trades through `entry_price`.
-    Stop,
-}
-
-/// Position size of an entry.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Sizing {
-    /// `account.risk_per_trade` at risk between the fill and the stop loss.
-    Risk,
-    /// A fixed number of lots.
-    Lots(f64),
-}
-
-/// Indicator values at the signal bar, copied into the trade's `meta` for later analysis.
-pub type Snapshot = Vec<(&'static str, f64)>;
-
-/// An entry request. Prices are used exactly as computed (no tick rounding, SPEC 6).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Signal {
-    pub direction: Direction,
-    pub kind: OrderKind,
-    pub entry_price: f64,
-    pub stop_loss: Option<f64>,
-    pub take_profit: Option<f64>,
-    pub sizing: Sizing,
-    pub scenario_id: u8,
-    pub snapshot: Snapshot,
-}
-
-/// What a strategy wants at the close of a bar.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Action {
-    Hold,
-    /// Close the open position at this bar's close (exit reason `signal`).
-    Exit,
-    /// Open a position if the engine's entry gates allow it.
-    Enter(Signal),
-    /// Close the open position, then enter if the gates allow it.
-    Reverse(Signal),
-}
 
 pub trait Strategy {
     /// First bar index at which the strategy can produce a signal (its indicators are warm).
     fn first_signal_index(&self) -> usize;
     /// Decision at the close of bar `t`, given the direction of the open position.
     fn decide(&mut self, t: usize, bars: &Bars, position: Option<Direction>) -> Action;
+    /// Bars after an exit before the engine lets a new entry through (0: in the exit bar).
+    fn cooldown_bars(&self) -> usize {
+        0
+    }
 }
 
 /// Everything a strategy may look at when it is built.
 pub struct StrategyInput<'a> {
     pub name: &'a str,
-    pub params: Params<'a>,
+    /// `strategy_parameters` of the config, deserialised by the strategy's [`Build::Params`].
+    pub params: &'a serde_json::Value,
     pub bars: &'a Bars,
     pub spec: &'a SymbolSpec,
+}
+
+/// How a registered strategy is built from its typed parameters.
+pub trait Build: Strategy + Sized {
+    type Params: DeserializeOwned;
+    /// The invariants of the parameters the strategy relies on (Python already enforced its
+    /// friendlier rules); checked before any data is read.
+    fn check(params: &Self::Params) -> Result<()>;
+    fn build(params: Self::Params, input: &StrategyInput) -> Result<Self>;
 }
 
 /// Receives the concrete strategy, so the engine loop is monomorphised per strategy
@@ -88,19 +58,55 @@ pub trait StrategyVisitor {
     fn visit<S: Strategy>(self, strategy: S) -> Self::Output;
 }
 
-pub const REGISTERED: &[&str] = &["mean_reversion_z_score", "sma_crossover"];
+fn params<S: Build>(value: &serde_json::Value) -> Result<S::Params> {
+    let params = from_value_at(value, "strategy_parameters")?;
+    S::check(&params)?;
+    Ok(params)
+}
 
-/// The registry: builds the named strategy and hands it to `visitor`.
-pub fn with_strategy<V: StrategyVisitor>(input: &StrategyInput, visitor: V) -> Result<V::Output> {
-    Ok(match input.name {
-        "mean_reversion_z_score" => visitor.visit(MeanReversionZScore::build(input)?),
-        "sma_crossover" => visitor.visit(SmaCrossover::build(input)?),
-        other => {
-            return Err(EngineError::config(
-                "config.unknown_strategy",
-                format!("unknown strategy `{other}`; registered: {}", REGISTERED.join(", ")),
-            )
-            .with("field", "strategy_name"))
+fn build<S: Build>(input: &StrategyInput) -> Result<S> {
+    S::build(params::<S>(input.params)?, input)
+}
+
+/// A parameter that breaks an invariant the strategy relies on.
+pub(crate) fn invalid_parameter(strategy: &str, name: &str, rule: &str) -> EngineError {
+    let field = format!("strategy_parameters.{name}");
+    EngineError::new(ErrorCode::ConfigStrategyParameter, format!("`{field}` of strategy `{strategy}` {rule}"))
+        .with("field", field)
+}
+
+fn unknown_strategy(name: &str) -> EngineError {
+    EngineError::new(
+        ErrorCode::ConfigUnknownStrategy,
+        format!("unknown strategy `{name}`; registered: {}", REGISTERED.join(", ")),
+    )
+    .with("field", "strategy_name")
+}
+
+macro_rules! registry {
+    ($($name:literal => $strategy:ty,)+) => {
+        /// Names of the registered strategies.
+        pub const REGISTERED: &[&str] = &[$($name,)+];
+
+        /// Builds the named strategy and hands it to `visitor`.
+        pub fn with_strategy<V: StrategyVisitor>(input: &StrategyInput, visitor: V) -> Result<V::Output> {
+            match input.name {
+                $($name => Ok(visitor.visit(build::<$strategy>(input)?)),)+
+                other => Err(unknown_strategy(other)),
+            }
         }
-    })
+
+        /// Deserialises and checks the named strategy's parameters (no data needed).
+        pub fn check_parameters(name: &str, value: &serde_json::Value) -> Result<()> {
+            match name {
+                $($name => params::<$strategy>(value).map(drop),)+
+                other => Err(unknown_strategy(other)),
+            }
+        }
+    };
+}
+
+registry! {
+    "mean_reversion_z_score" => MeanReversionZScore,
+    "sma_crossover" => SmaCrossover,
 }

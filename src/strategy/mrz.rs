@@ -1,15 +1,38 @@
-//! `mean_reversion_z_score` (MRZ), scenarios 1-3 of SPEC 5. Exits come only from SL/TP and
-//! trade management; the strategy never closes a position itself.
+//! `mean_reversion_z_score` (MRZ), scenarios 1-3 (see `docs/strategies.md`). Exits come only
+//! from SL/TP and trade management; the strategy never closes a position itself.
 
-use super::{Action, OrderKind, Signal, Sizing, Strategy, StrategyInput};
+use serde::{Deserialize, Deserializer};
+
+use super::{invalid_parameter, Build, Strategy, StrategyInput};
+use crate::domain::{Action, Direction, OrderKind, Signal, Sizing, Snapshot};
 use crate::error::Result;
 use crate::indicators::{bollinger, ema, kalman, residual_zscore, wilder_atr, Bands};
-use crate::market::{Bars, Direction};
+use crate::market::Bars;
 
-const IMPLEMENTED_SCENARIOS: [usize; 3] = [1, 2, 3];
+const NAME: &str = "mean_reversion_z_score";
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum DirectionFilter {
+/// The scenarios this build implements; any other is a config error, never a run with 0 trades.
+pub const IMPLEMENTED_MRZ_SCENARIOS: [u8; 3] = [1, 2, 3];
+
+/// An implemented scenario: 1 z-score of the EMA residual, 2 Kalman-Z + Bollinger (TP at the
+/// band's mid), 3 as 2 with TP at the EMA.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct MrzScenario(u8);
+
+impl<'de> Deserialize<'de> for MrzScenario {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let id = u8::deserialize(d)?;
+        if IMPLEMENTED_MRZ_SCENARIOS.contains(&id) {
+            Ok(MrzScenario(id))
+        } else {
+            Err(serde::de::Error::custom("scenario not implemented"))
+        }
+    }
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionFilter {
     Long,
     Short,
     Both,
@@ -23,6 +46,66 @@ impl DirectionFilter {
                 | (DirectionFilter::Long, Direction::Long)
                 | (DirectionFilter::Short, Direction::Short)
         )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MrzParams {
+    pub window_length: usize,
+    pub ema_length: usize,
+    pub atr_length: usize,
+    pub atr_mult: f64,
+    pub z_score_long: f64,
+    pub z_score_short: f64,
+    pub b_b_length: usize,
+    pub std_factor: f64,
+    pub kalman_r: f64,
+    pub kalman_q: f64,
+    pub tp_min_distance: f64,
+    pub direction_filter: DirectionFilter,
+    pub enabled_scenarios: Vec<MrzScenario>,
+    pub cooldown_bars: usize,
+}
+
+impl MrzParams {
+    /// The invariants the indicators and signals rely on.
+    fn invariants(&self) -> Result<()> {
+        let lengths = [
+            ("window_length", self.window_length, 2),
+            ("ema_length", self.ema_length, 1),
+            ("atr_length", self.atr_length, 1),
+            ("b_b_length", self.b_b_length, 2),
+        ];
+        for (name, value, min) in lengths {
+            if value < min {
+                return Err(invalid_parameter(NAME, name, &format!("must be >= {min}")));
+            }
+        }
+        let positive = [
+            ("atr_mult", self.atr_mult),
+            ("std_factor", self.std_factor),
+            ("kalman_r", self.kalman_r),
+            ("kalman_q", self.kalman_q),
+            ("z_score_short", self.z_score_short),
+            ("z_score_long", -self.z_score_long),
+        ];
+        for (name, value) in positive {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(invalid_parameter(
+                    NAME,
+                    name,
+                    "must be a finite number on its side of 0 (z_score_long < 0 < z_score_short, the others > 0)",
+                ));
+            }
+        }
+        if !(self.tp_min_distance >= 0.0 && self.tp_min_distance.is_finite()) {
+            return Err(invalid_parameter(NAME, "tp_min_distance", "must be finite and >= 0"));
+        }
+        if self.enabled_scenarios.is_empty() {
+            return Err(invalid_parameter(NAME, "enabled_scenarios", "must enable at least one scenario"));
+        }
+        Ok(())
     }
 }
 
@@ -44,66 +127,22 @@ pub struct MeanReversionZScore {
     z_short: f64,
     tp_min_distance: f64,
     filter: DirectionFilter,
+    cooldown_bars: usize,
     first_signal: usize,
 }
 
-impl MeanReversionZScore {
-    pub fn build(input: &StrategyInput) -> Result<Self> {
-        let p = &input.params;
-        let window = p.usize("window_length", 20)?;
-        let ema_len = p.usize("ema_length", 20)?;
-        let atr_len = p.usize("atr_length", 14)?;
-        let bb_len = p.usize("b_b_length", 20)?;
-        for (name, v, min) in [
-            ("window_length", window, 2),
-            ("ema_length", ema_len, 1),
-            ("atr_length", atr_len, 1),
-            ("b_b_length", bb_len, 2),
-        ] {
-            if v < min {
-                return Err(p.invalid(name, &format!("must be >= {min}")));
-            }
-        }
-        let z_long = p.f64("z_score_long", -2.0)?;
-        let z_short = p.f64("z_score_short", 2.0)?;
-        if z_long >= 0.0 {
-            return Err(p.invalid("z_score_long", "must be < 0"));
-        }
-        if z_short <= 0.0 {
-            return Err(p.invalid("z_score_short", "must be > 0"));
-        }
-        let filter = match p.str("direction_filter", "both")? {
-            "long" => DirectionFilter::Long,
-            "short" => DirectionFilter::Short,
-            "both" => DirectionFilter::Both,
-            _ => return Err(p.invalid("direction_filter", "must be one of long, short, both")),
-        };
-        let mut scenarios = p.usize_list("enabled_scenarios", &[1])?;
+impl Build for MeanReversionZScore {
+    type Params = MrzParams;
+
+    fn check(p: &MrzParams) -> Result<()> {
+        p.invariants()
+    }
+
+    fn build(p: MrzParams, input: &StrategyInput) -> Result<Self> {
+        let mut scenarios: Vec<u8> = p.enabled_scenarios.iter().map(|s| s.0).collect();
         scenarios.sort_unstable();
         scenarios.dedup();
-        if scenarios.is_empty() {
-            return Err(p.invalid("enabled_scenarios", "must enable at least one scenario"));
-        }
-        if let Some(s) = scenarios.iter().find(|s| !IMPLEMENTED_SCENARIOS.contains(s)) {
-            return Err(p.invalid(
-                "enabled_scenarios",
-                &format!("enables scenario {s}, which is not implemented yet (implemented: 1, 2, 3)"),
-            ));
-        }
-        let (kalman_r, kalman_q) = (p.f64("kalman_r", 1.0)?, p.f64("kalman_q", 0.1)?);
-        let (std_factor, atr_mult) = (p.f64("std_factor", 2.0)?, p.f64("atr_mult", 2.0)?);
-        let tp_min_distance = p.f64("tp_min_distance", 0.0010)?;
-        for (name, v) in
-            [("kalman_r", kalman_r), ("kalman_q", kalman_q), ("std_factor", std_factor), ("atr_mult", atr_mult)]
-        {
-            if v <= 0.0 {
-                return Err(p.invalid(name, "must be > 0"));
-            }
-        }
-        if tp_min_distance < 0.0 {
-            return Err(p.invalid("tp_min_distance", "must be >= 0"));
-        }
-
+        let (window, ema_len, atr_len, bb_len) = (p.window_length, p.ema_length, p.atr_length, p.b_b_length);
         let bars = input.bars;
         let close = &bars.bid.close;
         let ema_series = ema(close, ema_len);
@@ -114,8 +153,8 @@ impl MeanReversionZScore {
         });
         let series = Series {
             z,
-            kalman_z: uses_kalman.then(|| kalman(close, kalman_r, kalman_q, window).z),
-            bands: uses_kalman.then(|| bollinger(close, bb_len, std_factor)),
+            kalman_z: uses_kalman.then(|| kalman(close, p.kalman_r, p.kalman_q, window).z),
+            bands: uses_kalman.then(|| bollinger(close, bb_len, p.std_factor)),
             atr_bid: wilder_atr(&bars.bid.high, &bars.bid.low, close, atr_len),
             atr_ask: wilder_atr(&bars.ask.high, &bars.ask.low, &bars.ask.close, atr_len),
             ema: ema_series,
@@ -123,16 +162,19 @@ impl MeanReversionZScore {
         let first_signal = (window - 1).max(atr_len - 1).max(if uses_kalman { bb_len - 1 } else { 0 });
         Ok(Self {
             series,
-            scenarios: scenarios.into_iter().map(|s| s as u8).collect(),
-            atr_mult,
-            z_long,
-            z_short,
-            tp_min_distance,
-            filter,
+            scenarios,
+            atr_mult: p.atr_mult,
+            z_long: p.z_score_long,
+            z_short: p.z_score_short,
+            tp_min_distance: p.tp_min_distance,
+            filter: p.direction_filter,
+            cooldown_bars: p.cooldown_bars,
             first_signal,
         })
     }
+}
 
+impl MeanReversionZScore {
     /// Scenario 1: z-score of the close's residual to the EMA; TP at the EMA.
     fn scenario_1(&self, t: usize, bars: &Bars) -> Option<Signal> {
         let z = self.series.z.as_ref()?[t];
@@ -194,8 +236,8 @@ impl MeanReversionZScore {
         if !tp_ok || !sl.is_finite() {
             return None;
         }
-        let mut snapshot = values.to_vec();
-        snapshot.push(("atr", atr));
+        let mut snapshot: Snapshot = values.iter().map(|&(k, v)| (k.into(), v)).collect();
+        snapshot.push(("atr".into(), atr));
         Some(Signal {
             direction: d,
             kind: OrderKind::Market,
@@ -210,15 +252,16 @@ impl MeanReversionZScore {
 }
 
 fn entry_price(d: Direction, t: usize, bars: &Bars) -> f64 {
-    match d {
-        Direction::Long => bars.ask.close[t],
-        Direction::Short => bars.bid.close[t],
-    }
+    bars.entry_side(d).close[t]
 }
 
 impl Strategy for MeanReversionZScore {
     fn first_signal_index(&self) -> usize {
         self.first_signal
+    }
+
+    fn cooldown_bars(&self) -> usize {
+        self.cooldown_bars
     }
 
     #[inline]

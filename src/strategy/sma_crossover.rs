@@ -1,9 +1,28 @@
-//! `sma_crossover`: the textbook fast/slow SMA crossover on the mid close (SPEC 5).
+//! `sma_crossover`: the textbook fast/slow SMA crossover on the mid close (see
+//! `docs/strategies.md`). Both legs are market orders at the signal bar's close.
 
-use super::{Action, OrderKind, Signal, Sizing, Strategy, StrategyInput};
+use serde::Deserialize;
+
+use super::{invalid_parameter, Build, Strategy, StrategyInput};
+use crate::domain::{Action, Direction, OrderKind, Signal, Sizing};
 use crate::error::Result;
 use crate::indicators::sma;
-use crate::market::{Bars, Direction};
+use crate::market::Bars;
+
+const NAME: &str = "sma_crossover";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmaCrossoverParams {
+    pub fast: usize,
+    pub slow: usize,
+    pub allow_short: bool,
+    #[serde(deserialize_with = "crate::config::required")]
+    pub sl_pips: Option<f64>,
+    #[serde(deserialize_with = "crate::config::required")]
+    pub tp_pips: Option<f64>,
+    pub size_lots: f64,
+}
 
 pub struct SmaCrossover {
     fast: Vec<f64>,
@@ -15,39 +34,40 @@ pub struct SmaCrossover {
     sizing: Sizing,
 }
 
-impl SmaCrossover {
-    pub fn build(input: &StrategyInput) -> Result<Self> {
-        let p = &input.params;
-        let (fast_len, slow_len) = (p.usize("fast", 20)?, p.usize("slow", 50)?);
-        if fast_len == 0 {
-            return Err(p.invalid("fast", "must be >= 1"));
+impl Build for SmaCrossover {
+    type Params = SmaCrossoverParams;
+
+    fn check(p: &SmaCrossoverParams) -> Result<()> {
+        if p.fast == 0 || p.fast >= p.slow {
+            return Err(invalid_parameter(NAME, "fast", "must be >= 1 and smaller than `slow`"));
         }
-        if fast_len >= slow_len {
-            return Err(p.invalid("fast", "must be smaller than `slow`"));
+        let positive = |x: f64| x > 0.0 && x.is_finite();
+        for (name, value) in [("sl_pips", p.sl_pips), ("tp_pips", p.tp_pips), ("size_lots", Some(p.size_lots))] {
+            if value.is_some_and(|x| !positive(x)) {
+                return Err(invalid_parameter(NAME, name, "must be a finite number > 0"));
+            }
         }
-        let pip = input.spec.pip_size;
-        let sl_pips = p.opt_f64("sl_pips")?;
-        let size_lots = p.f64("size_lots", 1.0)?;
-        if size_lots <= 0.0 {
-            return Err(p.invalid("size_lots", "must be > 0"));
-        }
-        let mid = input.bars.mid_close();
-        Ok(Self {
-            fast: sma(&mid, fast_len),
-            slow: sma(&mid, slow_len),
-            slow_len,
-            allow_short: p.bool("allow_short", true)?,
-            sl_distance: sl_pips.map(|x| x * pip),
-            tp_distance: p.opt_f64("tp_pips")?.map(|x| x * pip),
-            sizing: if sl_pips.is_some() { Sizing::Risk } else { Sizing::Lots(size_lots) },
-        })
+        Ok(())
     }
 
+    fn build(p: SmaCrossoverParams, input: &StrategyInput) -> Result<Self> {
+        let pip = input.spec.pip_size;
+        let mid = input.bars.mid_close();
+        Ok(Self {
+            fast: sma(&mid, p.fast),
+            slow: sma(&mid, p.slow),
+            slow_len: p.slow,
+            allow_short: p.allow_short,
+            sl_distance: p.sl_pips.map(|x| x * pip),
+            tp_distance: p.tp_pips.map(|x| x * pip),
+            sizing: if p.sl_pips.is_some() { Sizing::Risk } else { Sizing::Lots(p.size_lots) },
+        })
+    }
+}
+
+impl SmaCrossover {
     fn signal(&self, direction: Direction, bars: &Bars, t: usize) -> Signal {
-        let entry = match direction {
-            Direction::Long => bars.ask.close[t],
-            Direction::Short => bars.bid.close[t],
-        };
+        let entry = bars.entry_side(direction).close[t];
         let s = direction.sign();
         Signal {
             direction,
@@ -57,7 +77,7 @@ impl SmaCrossover {
             take_profit: self.tp_distance.map(|d| entry + s * d),
             sizing: self.sizing,
             scenario_id: 0,
-            snapshot: vec![("sma_fast", self.fast[t]), ("sma_slow", self.slow[t])],
+            snapshot: vec![("sma_fast".into(), self.fast[t]), ("sma_slow".into(), self.slow[t])],
         }
     }
 }

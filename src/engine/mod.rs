@@ -1,5 +1,6 @@
-//! The bar loop. It owns the order of the steps of SPEC 4 and the run's bookkeeping, nothing
-//! else: fill, exit and sizing rules live in `execution`, signals in `strategy`.
+//! The bar loop. It owns the order of the steps of the execution model (`docs/execution.md`)
+//! and the run's bookkeeping, nothing else: fill, exit and sizing rules live in `execution`,
+//! signals in `strategy`.
 //!
 //! Per primary bar t: 1) trigger pending orders placed before t; 2) SL/TP exits; 3) trade
 //! management (timeout, break-even, trailing; stop moves apply from t+1); 4) strategy at the
@@ -7,92 +8,30 @@
 //! orders fill now); 5) equity marked at the close of the exit side. Open positions are closed
 //! at the last bar's close (`end_of_data`).
 
+mod gates;
+mod ledger;
+mod setup;
+
+pub use gates::{Blocked, EntryGates};
+pub use setup::{pip_buffer_factor, EngineSetup, QuoteConversion};
+
 use serde::Serialize;
 use tracing::debug;
 
-use crate::error::{EngineError, Result};
+use crate::domain::{Action, OrderKind, Signal};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::execution::fills::{exit_hit, pending_fill, EntryBar, ExitHit};
-use crate::execution::management::Manager;
 use crate::execution::sizing::Rejection;
-use crate::execution::{CostModel, ExitReason, Position, SizeDecision, Sizer, StopLossKind, Trade};
-use crate::market::{Bars, Direction};
-use crate::strategy::{Action, OrderKind, Signal, Strategy};
+use crate::execution::{ExitReason, Position, SizeDecision, StopLossKind, Trade};
+use crate::strategy::Strategy;
+use ledger::{marked_pnl, Holding, Ledger};
 
-/// How often (in bars) the loop asks whether the run was cancelled.
-const CANCEL_CHECK_BARS: usize = 16_384;
-
-/// Converts PnL in quote currency into account currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuoteConversion {
-    /// The account currency is the quote currency.
-    Unit,
-    /// The account currency is the base currency: divide by the mid close of the bar.
-    InverseMid,
-}
-
-/// Entry gates of step 4 that do not depend on the strategy.
-#[derive(Debug, Clone, Default)]
-pub struct EntryGates {
-    /// Open sessions as (start, end) minute of the UTC day; `end <= start` crosses midnight.
-    /// Empty means always open.
-    pub sessions: Vec<(u32, u32)>,
-    /// Sorted, non-overlapping news blackout intervals [from, to] in ns.
-    pub news_blackouts: Vec<(i64, i64)>,
-    /// Bars after an exit before a new entry; 0 allows an entry in the exit bar.
-    pub cooldown_bars: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Blocked {
-    Session,
-    News,
-    Cooldown,
-}
-
-impl EntryGates {
-    fn check(&self, time_ns: i64, t: usize, last_exit: Option<usize>) -> Option<Blocked> {
-        if !self.sessions.is_empty() {
-            let minute = crate::timefmt::minute_of_day(time_ns);
-            let open =
-                self.sessions
-                    .iter()
-                    .any(|&(s, e)| if e > s { minute >= s && minute < e } else { minute >= s || minute < e });
-            if !open {
-                return Some(Blocked::Session);
-            }
-        }
-        // The first blackout ending at or after `time_ns` is the only candidate.
-        let i = self.news_blackouts.partition_point(|&(_, to)| to < time_ns);
-        if self.news_blackouts.get(i).is_some_and(|&(from, _)| from <= time_ns) {
-            return Some(Blocked::News);
-        }
-        if last_exit.is_some_and(|e| t < e + self.cooldown_bars) {
-            return Some(Blocked::Cooldown);
-        }
-        None
-    }
-}
-
-/// Static inputs of one loop.
-pub struct EngineSetup<'a> {
-    pub bars: &'a Bars,
-    /// First bar that trades and gets an equity row; earlier bars only warm indicators.
-    pub start_index: usize,
-    pub contract_size: f64,
-    pub costs: CostModel,
-    pub sizer: Sizer,
-    pub manager: Manager,
-    /// `pip_size * pip_buffer_factor`.
-    pub pip_buffer: f64,
-    pub conversion: QuoteConversion,
-    pub initial_balance: f64,
-    pub gates: EntryGates,
-    /// Per-bar and per-event spans (profiling mode only).
-    pub profiling: bool,
-}
+/// How often (in bars) the loop asks whether the run was cancelled (the first bar included).
+pub const CANCEL_CHECK_BARS: usize = 16_384;
 
 /// What happened in a run, for logs, `profiling.json` and `meta.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "python", pyo3::pyclass(module = "omega_v2._core", frozen, get_all, skip_from_py_object))]
 pub struct Counters {
     pub bars_processed: u64,
     /// Signals, order placements, fills, exits, rejections and stop moves.
@@ -118,6 +57,19 @@ pub struct EngineOutput {
     pub equity: Vec<f64>,
     pub balance: Vec<f64>,
     pub counters: Counters,
+    pub stop_out: Option<StopOut>,
+}
+
+/// The bar at whose close equity fell to `account.stop_out_level` or below: the open position
+/// was closed there (reason `stop_out`) and no order was placed after it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StopOut {
+    /// Index into the run's bars (warmup included).
+    pub bar: usize,
+    pub time_ns: i64,
+    /// Equity marked at that close, before the stop-out exit's slippage and fee.
+    pub equity: f64,
+    pub level: f64,
 }
 
 struct PendingOrder {
@@ -132,6 +84,11 @@ struct Book<'a> {
     ledger: Ledger,
     fills: u64,
     last_exit: Option<usize>,
+    /// Bars after an exit before a new entry (the strategy's own setting).
+    cooldown_bars: usize,
+    /// The ledger's running balance, booked in the same order (so the stop-out check sees the
+    /// same numbers as `equity.csv`).
+    balance: f64,
     trades: Vec<Trade>,
     counters: Counters,
 }
@@ -141,7 +98,7 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
     let bars = setup.bars;
     let n = bars.len();
     if setup.start_index >= n {
-        return Err(EngineError::internal("engine.empty", "no bars to trade after warmup"));
+        return Err(EngineError::new(ErrorCode::Internal, "no bars to trade after warmup"));
     }
     let rows = n - setup.start_index;
     let mut book = Book {
@@ -151,96 +108,35 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
         ledger: Ledger::default(),
         fills: 0,
         last_exit: None,
+        cooldown_bars: strategy.cooldown_bars(),
+        balance: setup.initial_balance,
         trades: Vec::new(),
         counters: Counters::default(),
     };
+    let mut stop_out = None;
     for t in setup.start_index..n {
         if (t - setup.start_index).is_multiple_of(CANCEL_CHECK_BARS) && cancelled() {
             return Err(EngineError::cancelled());
         }
         let _bar = setup.profiling.then(|| tracing::debug_span!("bar", index = t).entered());
         book.step(&mut strategy, t);
-        if t == n - 1 && book.position.is_some() {
-            let close = exit_side_close(book.position.as_ref().map(|p| p.direction), bars, t);
-            book.close(t, close, ExitReason::EndOfData);
+        stop_out = book.stop_out(t);
+        if stop_out.is_some() {
+            break;
+        }
+        if t == n - 1 {
+            book.close_at_close(t, ExitReason::EndOfData);
         }
     }
     if book.pending.take().is_some() {
         book.counters.orders_cancelled += 1;
     }
-    book.counters.bars_processed = rows as u64;
+    book.counters.bars_processed = stop_out.map_or(rows, |s| s.bar + 1 - setup.start_index) as u64;
     book.counters.trades_emitted = book.trades.len() as u64;
     // Exits happen in bar order, so trades are already sorted by exit time; keep it stable.
     book.trades.sort_by_key(|tr| tr.exit_time_ns);
     let (balance, equity) = book.ledger.columns(setup);
-    Ok(EngineOutput { trades: book.trades, equity, balance, counters: book.counters })
-}
-
-/// Step 5 of SPEC 4 without per-bar work in the loop: the loop records balance changes and
-/// holding periods; the per-bar balance and equity columns are derived from them afterwards
-/// in tight loops, with the same arithmetic (so the values are those of marking bar by bar).
-#[derive(Default)]
-struct Ledger {
-    /// `(bar, amount)` added to the balance at that bar, in booking order.
-    cash: Vec<(usize, f64)>,
-    /// A position open at the close of bars `from..to`.
-    holdings: Vec<Holding>,
-}
-
-struct Holding {
-    from: usize,
-    to: usize,
-    direction: Direction,
-    entry_price: f64,
-    size: f64,
-}
-
-impl Ledger {
-    /// (balance, equity) per bar from `start_index` on. Equity marks open positions at the
-    /// close of the side that would exit them (bid for longs, ask for shorts).
-    fn columns(&self, setup: &EngineSetup) -> (Vec<f64>, Vec<f64>) {
-        let (start, n, bars) = (setup.start_index, setup.bars.len(), setup.bars);
-        let mut balance = Vec::with_capacity(n - start);
-        let mut equity = Vec::with_capacity(n - start);
-        let mut running = setup.initial_balance;
-        let mut cash = self.cash.iter().peekable();
-        // Holdings are chronological and never overlap (one position at a time).
-        let mut holdings = self.holdings.iter().peekable();
-        for t in start..n {
-            while let Some((_, amount)) = cash.next_if(|(bar, _)| *bar <= t) {
-                running += amount;
-            }
-            while holdings.next_if(|h| h.to <= t).is_some() {}
-            balance.push(running);
-            equity.push(match holdings.peek() {
-                Some(h) if h.from <= t => {
-                    let (close, sign) = match h.direction {
-                        Direction::Long => (bars.bid.close[t], 1.0),
-                        Direction::Short => (bars.ask.close[t], -1.0),
-                    };
-                    running + (close - h.entry_price) * sign * h.size * setup.contract_size * quote_to_account(setup, t)
-                }
-                _ => running,
-            });
-        }
-        (balance, equity)
-    }
-}
-
-/// Converts one unit of quote currency into account currency at bar `t`.
-#[inline(always)]
-fn quote_to_account(setup: &EngineSetup, t: usize) -> f64 {
-    match setup.conversion {
-        QuoteConversion::Unit => 1.0,
-        QuoteConversion::InverseMid => 2.0 / (setup.bars.bid.close[t] + setup.bars.ask.close[t]),
-    }
-}
-
-fn exit_side_close(d: Option<Direction>, bars: &Bars, t: usize) -> f64 {
-    match d {
-        Some(Direction::Short) => bars.ask.close[t],
-        _ => bars.bid.close[t],
-    }
+    Ok(EngineOutput { trades: book.trades, equity, balance, counters: book.counters, stop_out })
 }
 
 impl Book<'_> {
@@ -268,11 +164,9 @@ impl Book<'_> {
             return;
         }
         let Some(order) = self.pending.take() else { return };
-        // One position per symbol: an order cannot add to or replace an open position.
-        if self.position.is_some() {
-            self.counters.orders_cancelled += 1;
-            return;
-        }
+        // Orders are only placed while flat and a market entry cancels them, so a pending
+        // order never meets an open position (one position per symbol).
+        debug_assert!(self.position.is_none());
         let s = &order.signal;
         match pending_fill(s.kind, s.direction, s.entry_price, self.setup.bars, t) {
             Some(price) => self.open(t, order.signal, price),
@@ -307,11 +201,11 @@ impl Book<'_> {
             return;
         }
         let Some(p) = self.position.as_mut() else { return };
-        let close = exit_side_close(Some(p.direction), setup.bars, t);
         if setup.manager.timed_out(p, setup.bars.time_ns[t]) {
-            self.close(t, close, ExitReason::Timeout);
+            self.close_at_close(t, ExitReason::Timeout);
             return;
         }
+        let close = setup.bars.exit_side(p.direction).close[t];
         let before = p.stop_loss;
         setup.manager.adjust_stop(p, close);
         if p.stop_loss != before {
@@ -321,9 +215,39 @@ impl Book<'_> {
         }
     }
 
+    /// Step 5's check: equity at the close of bar `t` at or below the stop-out level closes the
+    /// position at that close and ends trading.
+    #[inline(always)]
+    fn stop_out(&mut self, t: usize) -> Option<StopOut> {
+        let setup = self.setup;
+        let open = self.position.as_ref().map_or(0.0, |p| marked_pnl(setup, p.direction, p.entry_price, p.size, t));
+        let equity = self.balance + open;
+        if equity > setup.stop_out_level {
+            return None;
+        }
+        self.close_at_close(t, ExitReason::StopOut);
+        if self.pending.take().is_some() {
+            self.counters.orders_cancelled += 1;
+        }
+        let time_ns = setup.bars.time_ns[t];
+        tracing::warn!(component = "execution", bar = t, time = %crate::timefmt::format_iso(time_ns), equity,
+            "account stopped out: equity at a bar close fell to the stop-out level; no further orders");
+        Some(StopOut { bar: t, time_ns, equity, level: setup.stop_out_level })
+    }
+
+    fn book_cash(&mut self, t: usize, amount: f64) {
+        self.ledger.cash.push((t, amount));
+        self.balance += amount;
+    }
+
     fn exit_on_signal(&mut self, t: usize) {
+        self.close_at_close(t, ExitReason::Signal);
+    }
+
+    /// Closes the open position, if any, at bar `t`'s close of its exit side.
+    fn close_at_close(&mut self, t: usize, reason: ExitReason) {
         if let Some(d) = self.position.as_ref().map(|p| p.direction) {
-            self.close(t, exit_side_close(Some(d), self.setup.bars, t), ExitReason::Signal);
+            self.close(t, self.setup.bars.exit_side(d).close[t], reason);
         }
     }
 
@@ -334,7 +258,7 @@ impl Book<'_> {
         if self.position.is_some() {
             return;
         }
-        if let Some(blocked) = self.setup.gates.check(self.setup.bars.time_ns[t], t, self.last_exit) {
+        if let Some(blocked) = self.gate(t) {
             let counter = match blocked {
                 Blocked::Session => &mut self.counters.blocked_session,
                 Blocked::News => &mut self.counters.blocked_news,
@@ -360,6 +284,14 @@ impl Book<'_> {
         }
     }
 
+    /// The gate that blocks an entry at bar `t`: session, news, then the cooldown after an exit.
+    fn gate(&self, t: usize) -> Option<Blocked> {
+        self.setup
+            .gates
+            .check(self.setup.bars.time_ns[t])
+            .or_else(|| self.last_exit.is_some_and(|e| t < e + self.cooldown_bars).then_some(Blocked::Cooldown))
+    }
+
     /// Opens a position at `price` (before slippage) in bar `t`, or counts why it could not.
     fn open(&mut self, t: usize, signal: Signal, price: f64) {
         let _span = self.setup.profiling.then(|| tracing::debug_span!("fill", bar = t).entered());
@@ -367,7 +299,7 @@ impl Book<'_> {
         let setup = self.setup;
         let costs = &setup.costs;
         let fill = costs.entry_fill(signal.direction, price, self.fills);
-        let rate = quote_to_account(self.setup, t);
+        let rate = setup.conversion.rate(setup.bars, t);
         let lots = match setup.sizer.size(signal.sizing, signal.direction, fill, signal.stop_loss, rate) {
             SizeDecision::Accept { lots, clamped } => {
                 self.counters.sizes_clamped += u64::from(clamped);
@@ -382,7 +314,7 @@ impl Book<'_> {
         self.fills += 1;
         self.counters.orders_filled += 1;
         let entry_fee = costs.fee(lots, fill, rate);
-        self.ledger.cash.push((t, -entry_fee));
+        self.book_cash(t, -entry_fee);
         let contract = self.setup.contract_size;
         self.position = Some(Position {
             direction: signal.direction,
@@ -422,10 +354,10 @@ impl Book<'_> {
         self.fills += 1;
         self.counters.orders_filled += 1;
         self.counters.events_processed += 1;
-        let rate = quote_to_account(self.setup, t);
+        let rate = setup.conversion.rate(setup.bars, t);
         let result = p.favourable_move(fill) * p.size * self.setup.contract_size * rate;
         let exit_fee = costs.fee(p.size, fill, rate);
-        self.ledger.cash.push((t, result - exit_fee));
+        self.book_cash(t, result - exit_fee);
         self.ledger.holdings.push(Holding {
             from: p.entry_index,
             to: t,

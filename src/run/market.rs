@@ -1,0 +1,104 @@
+//! The `data_load` phase: the market side of a run (bars, specs, warmup, news, additional
+//! timeframes, manifest), everything the loop needs that is not the strategy.
+
+use tracing::{info, warn};
+
+use crate::config::RunConfig;
+use crate::data::{self, LoadRequest, LoadedData};
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::market::Timeframe;
+use crate::specs::MarketSpecs;
+
+use super::{Preflight, RunContext};
+
+pub struct RunMarket {
+    pub loaded: LoadedData,
+    pub specs: MarketSpecs,
+    /// First bar that trades: the warmup bars found, so a shortfall starts the run later.
+    pub start_index: usize,
+    pub news_blackouts: Vec<(i64, i64)>,
+    /// `timeframes.additional`, loaded and validated from their own files for the same range.
+    /// No implemented strategy reads them yet; they are part of the run's provenance.
+    pub additional: Vec<(Timeframe, LoadedData)>,
+    /// Over the data files and the specs files used.
+    pub manifest_sha256: String,
+}
+
+impl RunMarket {
+    /// Bars that trade (after warmup).
+    pub fn trading_bars(&self) -> usize {
+        self.loaded.bars.len() - self.start_index
+    }
+}
+
+/// Loads and validates everything the run reads, polling `cancelled` between the steps.
+pub fn load(cfg: &RunConfig, pre: Preflight, ctx: &RunContext, cancelled: &dyn Fn() -> bool) -> Result<RunMarket> {
+    let Preflight { specs, news_blackouts } = pre;
+    let request = LoadRequest {
+        root: &ctx.data_root,
+        symbol: &cfg.symbol,
+        timeframe: cfg.timeframes.primary,
+        start_ns: cfg.start_ns()?,
+        end_ns: cfg.end_ns()?,
+        warmup_bars: cfg.warmup_bars,
+    };
+    let mut loaded = data::load_cancellable(&request, cancelled)?;
+    if cfg.costs.enabled {
+        loaded.bars.scale_spread(cfg.costs.spread_multiplier);
+    }
+    let start_index = start_index(&loaded, cfg.warmup_bars)?;
+    log_loaded(&loaded, start_index);
+    let additional = cfg
+        .timeframes
+        .additional
+        .iter()
+        .map(|&tf| Ok((tf, data::load_cancellable(&LoadRequest { timeframe: tf, ..request }, cancelled)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let manifest_sha256 = manifest(std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d)), &specs);
+    Ok(RunMarket { loaded, specs, start_index, news_blackouts, additional, manifest_sha256 })
+}
+
+/// A warmup shortfall starts the run later by that many bars, never silently.
+fn start_index(loaded: &LoadedData, warmup_bars: usize) -> Result<usize> {
+    let shortfall = &loaded.governance.warmup_shortfall;
+    let start_index = loaded.first_trading_index + shortfall.shortfall_bars;
+    if shortfall.shortfall_bars > 0 {
+        warn!(
+            requested = shortfall.requested_bars,
+            available = shortfall.available_bars,
+            shortfall = shortfall.shortfall_bars,
+            "warmup shortfall: the run starts later by the missing bars"
+        );
+    }
+    if start_index >= loaded.bars.len() {
+        return Err(EngineError::new(
+            ErrorCode::DataNotEnoughBars,
+            format!(
+                "no bars left to trade after {warmup_bars} warmup bars; extend the date range or lower warmup_bars"
+            ),
+        ));
+    }
+    Ok(start_index)
+}
+
+fn log_loaded(loaded: &LoadedData, start_index: usize) {
+    let g = &loaded.governance;
+    info!(
+        rows = loaded.bars.len(),
+        trading_bars = loaded.bars.len() - start_index,
+        bid_rows = g.alignment.bid_rows,
+        ask_rows = g.alignment.ask_rows,
+        dropped_bid_only = g.alignment.dropped_bid_only,
+        dropped_ask_only = g.alignment.dropped_ask_only,
+        missing_bars = g.gaps.missing_bars,
+        gap_count = g.gaps.gap_count,
+        duplicates_dropped = g.duplicates_dropped.bid + g.duplicates_dropped.ask,
+        "data loaded"
+    );
+}
+
+fn manifest<'a>(datasets: impl Iterator<Item = &'a LoadedData>, specs: &MarketSpecs) -> String {
+    let data_files = datasets.flat_map(|d| &d.files).map(|f| (f.name.clone(), f.sha256.clone()));
+    let spec_files = specs.sources.iter().map(|s| (s.file_name().to_owned(), s.sha256.clone()));
+    data::manifest_sha256(&data_files.chain(spec_files).collect::<Vec<_>>())
+}
