@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import omega_v2
-from omega_v2.paths import EXAMPLE_DATA_ROOT, run_dir
+from omega_v2.paths import EXAMPLE_DATA_ROOT
 from omega_v2.run_diff import UnreadableRunError, add_parser, diff_runs
 from omega_v2.run_diff.command import run as diff_handler
 from omega_v2.run_diff.metrics_section import MetricRow
@@ -56,6 +56,10 @@ def var(tmp_path_factory: pytest.TempPathFactory, make_config: Callable[..., dic
 def cli(run_python: Any, var: Path) -> Callable[..., Any]:
     """`cli(*args)` -> CompletedProcess of `python -m omega_v2.run_diff ... --var-dir VAR`."""
     return lambda *args: run_python(None, *args, "--var-dir", str(var), module="omega_v2.run_diff")
+
+
+def run_dir(var: Path, run_id: str) -> Path:
+    return omega_v2.load_run(run_id, var_dir=var).run_dir
 
 
 def copy_run(var: Path, run_id: str, dest: Path) -> Path:
@@ -114,7 +118,7 @@ def test_two_runs_of_one_config_are_identical_and_exit_0(var: Path, cli: Any) ->
     assert section(proc.stdout, "trades") == [f"trades    identical ({len(trades):,} trades)"]
 
     diff = diff_runs("base", "base-again", var_dir=var)
-    assert diff.identical and diff.to_dict()["identical"] and diff.differing_artefacts == []
+    assert diff.identical and diff.to_dict()["identical"] and diff.differing_artefacts == ()
     as_json = json.loads(cli("base", "base-again", "--json").stdout)
     metrics = read_json(run_dir(var, "base") / "metrics.json")["metrics"]
     assert [m["name"] for m in as_json["metrics"]["metrics"]] == list(metrics), "--json lists every metric"
@@ -332,7 +336,7 @@ def test_a_shorter_trade_list_with_the_same_start(var: Path, tmp_path: Path) -> 
     )
     first = diff.to_dict()["trades"]["first_divergence"]
     assert first["index"] == keep and first["a"] == trades[keep] and first["b"] is None
-    assert diff.differing_artefacts == ["trades.json"]
+    assert diff.differing_artefacts == ("trades.json",)
 
 
 # --------------------------------------------------------------------------------------
@@ -360,7 +364,7 @@ def test_per_bar_against_daily_compares_the_common_timestamps(var: Path, tmp_pat
     got = diff.to_dict()["equity"]
     days = len(equity_rows(b / "equity.csv"))
     assert got["compared_rows"] == days and got["first_divergence"] is None and got["max_abs_diff"] == 0
-    assert not diff.identical and diff.differing_artefacts == ["equity.csv"]
+    assert not diff.identical and diff.differing_artefacts == ("equity.csv",)
     assert f"compared on the {days:,} timestamps both curves hold" in "\n".join(section(diff.render(), "equity"))
 
 

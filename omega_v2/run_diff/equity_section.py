@@ -4,25 +4,22 @@ with both values, and the largest absolute difference.
 A run writes one row per bar (`outputs.equity = "bar"`), one per UTC day (`"daily"`) or no
 file (`"none"`). The granularity comes from config.json when the run has one, else it is
 inferred (as many rows as bars: per bar; one row per date: daily). Curves of the same
-granularity are compared row by row, a timestamp only one curve has being a difference;
-curves of different granularity only on the timestamps both hold.
+granularity are compared row by row, a timestamp only one curve has being a difference.
+A daily row is the last bar of its day, with that bar's timestamp, so curves of different
+granularity are compared on the timestamps both hold.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from omega_v2.run_diff.artefacts import RunArtefacts, UnreadableRunError
-from omega_v2.run_diff.values import same
 
 COLUMNS = ("timestamp", "timestamp_ns", "equity", "balance", "drawdown", "high_water")
 MODE_TEXT = {"bar": "per bar", "daily": "daily", "none": "no equity.csv", "unknown": "unrecognised granularity"}
-
-# timestamp_ns -> (timestamp, equity, the row's other columns as written)
-Curve = dict[int, tuple[str, float, tuple[str, ...]]]
 
 
 @dataclass(frozen=True)
@@ -103,72 +100,115 @@ class EquitySection:
         }
 
 
-def compare(a: RunArtefacts, b: RunArtefacts) -> EquitySection:
-    curve_a, curve_b = _curve(a), _curve(b)
-    grid_a, grid_b = _granularity(a, curve_a), _granularity(b, curve_b)
-    if a.equity_csv == b.equity_csv or curve_a is None or curve_b is None:
-        return EquitySection(grid_a, grid_b, a.equity_csv == b.equity_csv, 0, None, None, None, None)
-    common = sorted(curve_a.keys() & curve_b.keys())
-    # On one grid a row only one curve has is where they part; across grids it is expected.
-    walk = sorted(curve_a.keys() | curve_b.keys()) if grid_a.mode == grid_b.mode else common
-    first = next((_point(ns, curve_a, curve_b) for ns in walk if _equity_differs(ns, curve_a, curve_b)), None)
-    widest = max(common, key=lambda ns: abs(curve_b[ns][1] - curve_a[ns][1]), default=None)
-    max_diff = None if widest is None else abs(curve_b[widest][1] - curve_a[widest][1])
-    other = None
-    if first is None:
-        other = next((_other_column(curve_a[ns], curve_b[ns]) for ns in common if curve_a[ns] != curve_b[ns]), None)
-    at_max = None if widest is None or max_diff == 0 else _point(widest, curve_a, curve_b)
-    return EquitySection(grid_a, grid_b, False, len(common), first, max_diff, at_max, other)
+def compare(a: RunArtefacts, b: RunArtefacts, *, byte_identical: bool) -> EquitySection:
+    """`byte_identical` is known from the artefact comparison; then only the rows are counted."""
+    grid_a, grid_b = _granularity(a), _granularity(b)
+    if byte_identical or a.equity_csv is None or b.equity_csv is None:
+        return EquitySection(grid_a, grid_b, byte_identical, 0, None, None, None, None)
+    join = _Join(same_grid=grid_a.mode == grid_b.mode)
+    join.run(_rows(a.equity_csv), _rows(b.equity_csv))
+    other = join.other_column if join.first is None else None
+    max_diff = join.max_diff if join.compared else None
+    return EquitySection(grid_a, grid_b, False, join.compared, join.first, max_diff, join.at_max, other)
 
 
-def _curve(run: RunArtefacts) -> Curve | None:
-    """The parsed equity.csv, or None when the run wrote none."""
-    if run.equity_csv is None:
-        return None
-    path = run.run_dir / "equity.csv"
+# One equity.csv row: (timestamp_ns, timestamp, equity, the other columns as written).
+_Row = tuple[int, str, float, str]
+
+
+class _Join:
+    """Merge join of two curves on `timestamp_ns` (both ascending), in one pass and flat
+    memory. On one grid a row only one curve has is where they part; across grids it is
+    expected and skipped."""
+
+    def __init__(self, *, same_grid: bool) -> None:
+        self.same_grid = same_grid
+        self.compared = 0
+        self.first: Point | None = None
+        self.max_diff = 0.0
+        self.at_max: Point | None = None
+        self.other_column: str | None = None
+
+    def run(self, rows_a: Iterator[_Row], rows_b: Iterator[_Row]) -> None:
+        x, y = next(rows_a, None), next(rows_b, None)
+        while x is not None or y is not None:
+            if y is None or (x is not None and x[0] < y[0]):
+                self._only(Point(x[1], x[0], x[2], None))
+                x = next(rows_a, None)
+            elif x is None or y[0] < x[0]:
+                self._only(Point(y[1], y[0], None, y[2]))
+                y = next(rows_b, None)
+            else:
+                self._both(x, y)
+                x, y = next(rows_a, None), next(rows_b, None)
+
+    def _only(self, point: Point) -> None:
+        if self.same_grid and self.first is None:
+            self.first = point
+
+    def _both(self, x: _Row, y: _Row) -> None:
+        self.compared += 1
+        diff = abs(y[2] - x[2])
+        if diff > self.max_diff:
+            self.max_diff, self.at_max = diff, Point(x[1], x[0], x[2], y[2])
+        if self.first is None and x[2] != y[2]:
+            self.first = Point(x[1], x[0], x[2], y[2])
+        if self.other_column is None and (x[1], x[3]) != (y[1], y[3]):
+            pairs = zip(COLUMNS[3:], x[3].split(","), y[3].split(","), strict=False)
+            self.other_column = next((c for c, u, v in pairs if u != v), "timestamp")
+
+
+def _rows(path: Path) -> Iterator[_Row]:
+    """The rows of an equity.csv, checked: header, numbers, increasing timestamps. The file
+    is plain numbers and ISO timestamps (no quoting), so lines are split, not CSV-parsed:
+    millions of rows stay a matter of seconds."""
     try:
-        reader = csv.reader(io.StringIO(run.equity_csv.decode("utf-8")))
-        header = next(reader, [])
-        if tuple(header[: len(COLUMNS)]) != COLUMNS:
-            raise UnreadableRunError(f"{path}: header must start with {','.join(COLUMNS)}")
-        curve: Curve = {}
-        for line, row in enumerate(reader, start=2):
-            try:
-                curve[int(row[1])] = (row[0], float(row[2]), tuple(row[3:]))
-            except (IndexError, ValueError):
-                raise UnreadableRunError(f"{path} row {line}: expected {len(COLUMNS)} columns with numbers") from None
-        return curve
+        with path.open(encoding="utf-8") as f:
+            if tuple(f.readline().rstrip("\r\n").split(",")[: len(COLUMNS)]) != COLUMNS:
+                raise UnreadableRunError(f"{path}: the header must start with {','.join(COLUMNS)}")
+            previous = None
+            for line, text in enumerate(f, start=2):
+                try:
+                    timestamp, ns, equity, rest = text.rstrip("\r\n").split(",", 3)
+                    row = (int(ns), timestamp, float(equity), rest)
+                except ValueError:
+                    raise UnreadableRunError(
+                        f"{path} row {line}: expected {len(COLUMNS)} columns with numbers"
+                    ) from None
+                if previous is not None and row[0] <= previous:
+                    raise UnreadableRunError(f"{path} row {line}: timestamp_ns must increase from row to row")
+                previous = row[0]
+                yield row
     except UnicodeDecodeError:
         raise UnreadableRunError(f"{path} is not UTF-8 text") from None
+    except OSError as e:
+        raise UnreadableRunError(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
 
 
-def _granularity(run: RunArtefacts, curve: Curve | None) -> Granularity:
-    rows = 0 if curve is None else len(curve)
+def _granularity(run: RunArtefacts) -> Granularity:
     configured = ((run.config or {}).get("outputs") or {}).get("equity")
-    if configured in MODE_TEXT:
+    if run.equity_csv is None:  # the file decides: a configured "bar" without equity.csv is still none
+        return Granularity("none", "config.json" if configured == "none" else "inferred", 0)
+    rows, dates = _count(run.equity_csv)
+    if configured in ("bar", "daily"):
         return Granularity(configured, "config.json", rows)
-    if curve is None:
-        return Granularity("none", "inferred", 0)
     if rows == (run.meta.get("dataset") or {}).get("bars"):
         return Granularity("bar", "inferred", rows)
-    dates = {timestamp[:10] for timestamp, _, _ in curve.values()}
-    return Granularity("daily" if len(dates) == rows else "unknown", "inferred", rows)
+    return Granularity("daily" if dates == rows else "unknown", "inferred", rows)
 
 
-def _equity_differs(ns: int, a: Curve, b: Curve) -> bool:
-    return ns not in a or ns not in b or not same(a[ns][1], b[ns][1])
-
-
-def _point(ns: int, a: Curve, b: Curve) -> Point:
-    timestamp = (a.get(ns) or b[ns])[0]
-    return Point(timestamp, ns, a[ns][1] if ns in a else None, b[ns][1] if ns in b else None)
-
-
-def _other_column(row_a: tuple[str, float, tuple[str, ...]], row_b: tuple[str, float, tuple[str, ...]]) -> str:
-    for name, x, y in zip(COLUMNS[3:], row_a[2], row_b[2], strict=False):
-        if x != y:
-            return name
-    return "timestamp"
+def _count(path: Path) -> tuple[int, int]:
+    """Data rows and distinct UTC dates of an equity.csv, from its raw lines (fast)."""
+    try:
+        with path.open("rb") as f:
+            next(f, None)  # header
+            rows, dates = 0, set()
+            for line in f:
+                rows += 1
+                dates.add(line[:10])
+            return rows, len(dates)
+    except OSError as e:
+        raise UnreadableRunError(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
 
 
 def _value(v: float | None) -> str:

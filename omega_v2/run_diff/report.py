@@ -16,7 +16,7 @@ from omega_v2.run_diff import (
     metrics_section,
     trades_section,
 )
-from omega_v2.run_diff.artefacts import RESULT_ARTEFACTS, RunArtefacts, load
+from omega_v2.run_diff.artefacts import RunArtefacts, differing, load
 
 LABEL_WIDTH = 10
 
@@ -35,10 +35,7 @@ class RunDiff:
     metrics: metrics_section.MetricsSection
     trades: trades_section.TradesSection
     equity: equity_section.EquitySection
-
-    @property
-    def differing_artefacts(self) -> list[str]:
-        return [n for n in RESULT_ARTEFACTS if self.run_a.raw[n] != self.run_b.raw[n]]
+    differing_artefacts: tuple[str, ...]  # of trades.json, equity.csv, metrics.json
 
     @property
     def identical(self) -> bool:
@@ -53,7 +50,7 @@ class RunDiff:
         runs = {side: {"name": r.name, "run_dir": str(r.run_dir)} for side, r in (("a", self.run_a), ("b", self.run_b))}
         out: dict[str, Any] = {
             "identical": self.identical,
-            "differing_artefacts": self.differing_artefacts,
+            "differing_artefacts": list(self.differing_artefacts),
             "runs": runs,
         }
         out.update({s.label: s.to_dict() for s in self.sections})
@@ -90,6 +87,7 @@ def diff_runs(
     """
     var = paths.var_dir(var_dir)
     a, b = load(run_a, var), load(run_b, var)
+    artefacts = differing(a, b)
     return RunDiff(
         run_a=a,
         run_b=b,
@@ -98,6 +96,7 @@ def diff_runs(
         engine=engine_section.compare(a.meta, b.meta),
         counters=counters_section.compare(a.meta, b.meta),
         metrics=metrics_section.compare(a.metrics, b.metrics),
-        trades=trades_section.compare(a.trades, b.trades),
-        equity=equity_section.compare(a, b),
+        trades=trades_section.compare(a.trades_json, b.trades_json),
+        equity=equity_section.compare(a, b, byte_identical="equity.csv" not in artefacts),
+        differing_artefacts=artefacts,
     )

@@ -4,9 +4,14 @@ the first trade only the longer run has is shown against nothing."""
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from omega_v2.run_diff.artefacts import UnreadableRunError
 from omega_v2.run_diff.text import table, value
 from omega_v2.run_diff.values import ABSENT, changes, flatten, same
 
@@ -60,15 +65,81 @@ class TradesSection:
         }
 
 
-def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> TradesSection:
-    index = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if not same(x, y)), None)
-    if index is None and len(a) != len(b):
-        index = min(len(a), len(b))
-    return TradesSection(len(a), len(b), index, _at(a, index), _at(b, index))
+def compare(path_a: Path, path_b: Path) -> TradesSection:
+    """Streams both files side by side: memory stays flat however many trades they hold."""
+    count_a = count_b = 0
+    index = trade_a = trade_b = None
+    pairs = itertools.zip_longest(_trades(path_a), _trades(path_b), fillvalue=_END)
+    for i, (x, y) in enumerate(pairs):
+        count_a += x is not _END
+        count_b += y is not _END
+        if index is None and (x is _END or y is _END or not _same_trade(x, y)):
+            index, trade_a, trade_b = i, _parsed(x), _parsed(y)
+    return TradesSection(count_a, count_b, index, trade_a, trade_b)
 
 
-def _at(trades: list[dict[str, Any]], index: int | None) -> dict[str, Any] | None:
-    return trades[index] if index is not None and index < len(trades) else None
+@dataclass(frozen=True)
+class _Trade:
+    """One trade as written: its JSON text, parsed only when it has to be."""
+
+    path: Path
+    line: int
+    text: bytes
+
+    def parse(self) -> dict[str, Any]:
+        try:
+            trade = json.loads(self.text)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            trade = None
+        if not isinstance(trade, dict):
+            raise UnreadableRunError(f"{self.path} line {self.line}: expected one trade object per line")
+        return trade
+
+
+_END: Any = object()  # past the last trade of the shorter list
+
+
+def _trades(path: Path) -> Iterator[_Trade | dict[str, Any]]:
+    """The trades of trades.json in order. The engine writes `[`, one object per line, `]`;
+    those lines are yielded unparsed. Any other layout is parsed whole."""
+    try:
+        with path.open("rb") as f:
+            first, second = f.readline(), f.readline()
+            if first.strip() != b"[" or not second.lstrip().startswith(b"{"):
+                f.seek(0)
+                yield from _whole(path, f.read())
+                return
+            for line, raw in enumerate(itertools.chain([second], f), start=2):
+                text = raw.strip()
+                if text == b"]":
+                    return
+                yield _Trade(path, line, text.removesuffix(b","))
+    except OSError as e:
+        raise UnreadableRunError(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
+    raise UnreadableRunError(f"{path} ends before the closing `]`")
+
+
+def _whole(path: Path, data: bytes) -> list[dict[str, Any]]:
+    try:
+        trades = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        trades = None
+    if not isinstance(trades, list) or not all(isinstance(t, dict) for t in trades):
+        raise UnreadableRunError(f"{path} must hold a JSON array of trade objects")
+    return trades
+
+
+def _same_trade(x: _Trade | dict[str, Any], y: _Trade | dict[str, Any]) -> bool:
+    # Equal text is an equal trade; different text may still be the same values.
+    if isinstance(x, _Trade) and isinstance(y, _Trade) and x.text == y.text:
+        return True
+    return same(_parsed(x), _parsed(y))
+
+
+def _parsed(item: Any) -> dict[str, Any] | None:
+    if item is _END:
+        return None
+    return item.parse() if isinstance(item, _Trade) else item
 
 
 def _text(v: Any, trade: dict[str, Any] | None) -> str:
