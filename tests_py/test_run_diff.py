@@ -339,6 +339,15 @@ def test_a_shorter_trade_list_with_the_same_start(var: Path, tmp_path: Path) -> 
     assert diff.differing_artefacts == ("trades.json",)
 
 
+def test_the_same_trades_in_another_json_layout_are_identical_trades(var: Path, tmp_path: Path) -> None:
+    a, b = copy_run(var, "base", tmp_path / "a"), copy_run(var, "base", tmp_path / "b")
+    trades = read_json(a / "trades.json")
+    (b / "trades.json").write_text(json.dumps(trades, indent=2), encoding="utf-8")
+    diff = diff_runs(a, b)
+    assert diff.differing_artefacts == ("trades.json",), "the bytes differ"
+    assert section(diff.render(), "trades") == [f"trades    identical ({len(trades):,} trades)"], "the trades do not"
+
+
 # --------------------------------------------------------------------------------------
 # Equity granularities
 
@@ -366,6 +375,21 @@ def test_per_bar_against_daily_compares_the_common_timestamps(var: Path, tmp_pat
     assert got["compared_rows"] == days and got["first_divergence"] is None and got["max_abs_diff"] == 0
     assert not diff.identical and diff.differing_artefacts == ("equity.csv",)
     assert f"compared on the {days:,} timestamps both curves hold" in "\n".join(section(diff.render(), "equity"))
+
+
+def test_a_differing_balance_column_with_identical_equity_is_named(var: Path, tmp_path: Path) -> None:
+    a, b = copy_run(var, "base", tmp_path / "a"), copy_run(var, "base", tmp_path / "b")
+    lines = (b / "equity.csv").read_text(encoding="utf-8").splitlines()
+    timestamp, ns, equity, balance, *rest = lines[100].split(",")
+    lines[100] = ",".join([timestamp, ns, equity, repr(float(balance) + 1.0), *rest])
+    (b / "equity.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    diff = diff_runs(a, b)
+    assert (
+        diff.to_dict()["equity"]["other_column"] == "balance" and diff.to_dict()["equity"]["first_divergence"] is None
+    )
+    assert section(diff.render(), "equity")[0].startswith(
+        f"equity    equity identical on {len(lines) - 1:,} common rows; the balance column differs"
+    )
 
 
 def test_runs_without_equity_csv(var: Path, tmp_path: Path) -> None:
@@ -406,6 +430,19 @@ def test_an_incomplete_or_corrupt_run_exits_2_naming_the_file(var: Path, tmp_pat
     assert_exit_2(cli(str(corrupt), "base"), f"{corrupt / 'metrics.json'} is not valid JSON")
     with pytest.raises(UnreadableRunError, match=r"trades\.json is missing"):
         diff_runs(incomplete, corrupt)
+
+
+def test_a_corrupt_trade_line_or_equity_row_exits_2_naming_the_line(var: Path, tmp_path: Path, cli: Any) -> None:
+    trades = copy_run(var, "base", tmp_path / "trades")
+    lines = (trades / "trades.json").read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3][:40]  # the third trade, cut short
+    (trades / "trades.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_exit_2(cli("base", str(trades)), f"{trades / 'trades.json'} line 4: expected one trade object per line")
+    equity = copy_run(var, "base", tmp_path / "equity")
+    lines = (equity / "equity.csv").read_text(encoding="utf-8").splitlines()
+    lines[7] = lines[7].replace(",", ";", 1)
+    (equity / "equity.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_exit_2(cli("param", str(equity)), f"{equity / 'equity.csv'} row 8: expected 6 columns with numbers")
 
 
 # --------------------------------------------------------------------------------------

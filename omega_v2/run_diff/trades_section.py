@@ -105,7 +105,8 @@ def _trades(path: Path) -> Iterator[_Trade | dict[str, Any]]:
     try:
         with path.open("rb") as f:
             first, second = f.readline(), f.readline()
-            if first.strip() != b"[" or not second.lstrip().startswith(b"{"):
+            head = second.strip().removesuffix(b",")
+            if not (first.strip() == b"[" and head.startswith(b"{") and head.endswith(b"}")):
                 f.seek(0)
                 yield from _whole(path, f.read())
                 return
