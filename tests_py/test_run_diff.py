@@ -199,6 +199,14 @@ def test_deltas_are_free_of_float_noise() -> None:
     assert MetricRow("win_rate", 0.5, 0.501961).delta == 0.001961
     assert MetricRow("total_trades", 255, 225).delta == -30
     assert MetricRow("sharpe_trade_r", "n/a", 0.4).delta is None
+    assert MetricRow("sharpe_trade_r", "n/a", 0.4).cells() == ("sharpe_trade_r", "n/a", "0.4", "n/a", "n/a")
+    assert MetricRow("profit_net", -6724.03, -5693.1).cells() == (
+        "profit_net",
+        "-6,724.03",
+        "-5,693.10",
+        "+1,030.93",
+        "+15.33%",
+    )
     assert MetricRow("fees_total", 0.0, 12.5).rel_change is None
 
 

@@ -10,7 +10,7 @@ hand. The seed never: a changed seed is reported by name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.config import ALLOWLISTED_FIELDS
 from omega_v2.run_diff.artefacts import RunArtefacts
@@ -52,7 +52,7 @@ class FieldDiff:
 
 @dataclass(frozen=True)
 class ConfigSection:
-    label = "config"
+    label: ClassVar[str] = "config"
     hash_a: str | None
     hash_b: str | None
     source_a: Any

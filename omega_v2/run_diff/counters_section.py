@@ -4,7 +4,7 @@ blocks, which often say why trades differ before the trades do."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.text import number, table
 from omega_v2.run_diff.values import ABSENT, changes, is_number
@@ -12,7 +12,7 @@ from omega_v2.run_diff.values import ABSENT, changes, is_number
 
 @dataclass(frozen=True)
 class CountersSection:
-    label = "counters"
+    label: ClassVar[str] = "counters"
     total: int
     differing: tuple[tuple[str, Any, Any], ...]  # (counter, A, B)
 

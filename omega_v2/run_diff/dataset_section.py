@@ -4,7 +4,7 @@ timeframe and spec files added, removed or changed, bars and span, governance co
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.artefacts import RunArtefacts
 from omega_v2.run_diff.text import number, short, value
@@ -45,7 +45,7 @@ class FileDiff:
 
 @dataclass(frozen=True)
 class DatasetSection:
-    label = "data"
+    label: ClassVar[str] = "data"
     manifest_a: str | None
     manifest_b: str | None
     files: tuple[FileDiff, ...]

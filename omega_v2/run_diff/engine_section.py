@@ -4,7 +4,7 @@ checkout (when it ran from one), and the run status."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.text import short
 from omega_v2.run_diff.values import same
@@ -12,7 +12,7 @@ from omega_v2.run_diff.values import same
 
 @dataclass(frozen=True)
 class EngineSection:
-    label = "engine"
+    label: ClassVar[str] = "engine"
     engine_a: dict[str, Any]
     engine_b: dict[str, Any]
     git_a: dict[str, Any] | None  # None: not run from a git checkout

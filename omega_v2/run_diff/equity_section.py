@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.artefacts import RunArtefacts, UnreadableRunError
 
@@ -50,7 +50,7 @@ class Point:
 
 @dataclass(frozen=True)
 class EquitySection:
-    label = "equity"
+    label: ClassVar[str] = "equity"
     a: Granularity
     b: Granularity
     byte_identical: bool

@@ -8,7 +8,7 @@ Non-numbers (`"n/a"` with too few samples) have no delta.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.text import decimals, number, table
 from omega_v2.run_diff.values import ABSENT, is_number, same
@@ -61,7 +61,7 @@ class MetricRow:
 
 @dataclass(frozen=True)
 class MetricsSection:
-    label = "metrics"
+    label: ClassVar[str] = "metrics"
     rows: tuple[MetricRow, ...]
 
     @property

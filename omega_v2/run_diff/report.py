@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from omega_v2 import paths
 from omega_v2.run_diff import (
@@ -19,6 +19,21 @@ from omega_v2.run_diff import (
 from omega_v2.run_diff.artefacts import RunArtefacts, differing, load
 
 LABEL_WIDTH = 10
+
+
+class Section(Protocol):
+    """What every section offers: a label, a verdict, text and data."""
+
+    label: str
+
+    @property
+    def identical(self) -> bool: ...
+
+    def summary(self) -> str: ...
+
+    def details(self) -> list[str]: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -42,7 +57,7 @@ class RunDiff:
         return not self.differing_artefacts
 
     @property
-    def sections(self) -> tuple[Any, ...]:
+    def sections(self) -> tuple[Section, ...]:
         return (self.config, self.data, self.engine, self.counters, self.metrics, self.trades, self.equity)
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from omega_v2.run_diff.artefacts import UnreadableRunError
 from omega_v2.run_diff.text import table, value
@@ -18,7 +18,7 @@ from omega_v2.run_diff.values import ABSENT, changes, flatten, same
 
 @dataclass(frozen=True)
 class TradesSection:
-    label = "trades"
+    label: ClassVar[str] = "trades"
     count_a: int
     count_b: int
     index: int | None  # first index where the lists differ, None when identical
