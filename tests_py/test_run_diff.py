@@ -236,7 +236,8 @@ def test_equity_curves_part_where_the_files_say(var: Path) -> None:
     rows_b = equity_rows(run_dir(var, "param") / "equity.csv")
     assert [r["timestamp_ns"] for r in rows_a] == [r["timestamp_ns"] for r in rows_b]
     at = first_differing([r["equity"] for r in rows_a], [r["equity"] for r in rows_b])
-    widest = max(abs(float(b["equity"]) - float(a["equity"])) for a, b in zip(rows_a, rows_b, strict=True))
+    gaps = [abs(float(b["equity"]) - float(a["equity"])) for a, b in zip(rows_a, rows_b, strict=True)]
+    widest = max(range(len(gaps)), key=gaps.__getitem__)
     got = diff_runs("base", "param", var_dir=var).to_dict()["equity"]
     assert got["first_divergence"] == {
         "timestamp": rows_a[at]["timestamp"],
@@ -244,7 +245,8 @@ def test_equity_curves_part_where_the_files_say(var: Path) -> None:
         "a": float(rows_a[at]["equity"]),
         "b": float(rows_b[at]["equity"]),
     }
-    assert got["max_abs_diff"] == pytest.approx(widest)
+    assert got["max_abs_diff"] == pytest.approx(gaps[widest])
+    assert got["max_abs_diff_at"]["timestamp"] == rows_a[widest]["timestamp"]
     assert got["a"] == got["b"] == {"mode": "bar", "source": "inferred", "rows": len(rows_a)}
 
 
