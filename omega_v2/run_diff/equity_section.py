@@ -84,7 +84,7 @@ class EquitySection:
             lines.append(f"  first difference {p.timestamp}: A {_value(p.a)}, B {_value(p.b)}")
         if self.max_abs_diff_at is not None:
             p = self.max_abs_diff_at
-            lines.append(f"  max |B-A| {self.max_abs_diff:.6g} at {p.timestamp}: A {_value(p.a)}, B {_value(p.b)}")
+            lines.append(f"  max |B-A| {_amount(self.max_abs_diff)} at {p.timestamp}: A {_value(p.a)}, B {_value(p.b)}")
         return lines
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,3 +213,8 @@ def _count(path: Path) -> tuple[int, int]:
 
 def _value(v: float | None) -> str:
     return "(no row)" if v is None else repr(v)
+
+
+def _amount(v: float) -> str:
+    """Money to the cent; a gap below a cent (float noise, rounding) with 3 significant digits."""
+    return f"{v:,.2f}" if v >= 0.01 else f"{v:.3g}"
