@@ -88,7 +88,9 @@ def make_daily(run: Path, *, record_in_config: bool = True) -> None:
     last_of_day = {line[:10]: line for line in lines[1:]}
     (run / "equity.csv").write_text("\n".join([lines[0], *last_of_day.values()]) + "\n", encoding="utf-8")
     if record_in_config:
-        edit_json(run / "config.json", lambda c: c.setdefault("outputs", {}).update(equity="daily"))
+        edit_json(run / "config.json", lambda c: c["outputs"].update(equity="daily"))
+    else:  # a config.json from before `outputs` existed: the granularity has to be inferred
+        edit_json(run / "config.json", lambda c: c.pop("outputs"))
 
 
 def section(text: str, label: str) -> list[str]:
@@ -247,7 +249,7 @@ def test_equity_curves_part_where_the_files_say(var: Path) -> None:
     }
     assert got["max_abs_diff"] == pytest.approx(gaps[widest])
     assert got["max_abs_diff_at"]["timestamp"] == rows_a[widest]["timestamp"]
-    assert got["a"] == got["b"] == {"mode": "bar", "source": "inferred", "rows": len(rows_a)}
+    assert got["a"] == got["b"] == {"mode": "bar", "source": "config.json", "rows": len(rows_a)}
 
 
 def test_a_config_change_without_effect_on_results_exits_0(var: Path, cli: Any) -> None:

@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from omega_v2 import paths
+from omega_v2._core import RESULT_ARTEFACTS
 from omega_v2.errors import OmegaError
-
-# The artefacts a deterministic run reproduces byte for byte.
-RESULT_ARTEFACTS = ("trades.json", "equity.csv", "metrics.json")
 
 
 class UnreadableRunError(Exception):

@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from omega_v2.config import ALLOWLISTED_FIELDS
+from omega_v2._core import LOG_ALLOWLIST
 from omega_v2.run_diff.artefacts import RunArtefacts
 from omega_v2.run_diff.text import short, value
 from omega_v2.run_diff.values import ABSENT, changes, flatten, same
 
-# Allowlisted fields by their config path (meta.json and logs call `timeframes.primary` `timeframe`).
-ALLOWLISTED_PATHS = frozenset("timeframes.primary" if f == "timeframe" else f for f in ALLOWLISTED_FIELDS)
+# Allowlisted fields by their config path, and by the name meta.json and logs give them.
+ALLOWLISTED_PATHS = frozenset(path for path, _ in LOG_ALLOWLIST)
+ALLOWLISTED_FIELDS = frozenset(name for _, name in LOG_ALLOWLIST)
 # meta.json keeps the allowlisted fields under `config`, next to the hash and the source.
 ALLOWLISTED_META_PATHS = frozenset(f"config.{f}" for f in ALLOWLISTED_FIELDS)
 # Field names whose value is never shown, at any path and whatever the options.
