@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", action="store_true", default=None, help="profiling mode")
     run.add_argument("--strict", action="store_true", help="unknown config keys are errors")
     run.add_argument("--quiet", action="store_true", help="do not mirror the engine log to stdout")
+    run.add_argument("--json", action="store_true", help="print the run summary as one JSON object (implies --quiet)")
     run.set_defaults(handler=_run)
 
     validate = sub.add_parser("validate", help="validate a config and print its normalised form and hash")
@@ -103,10 +104,28 @@ def _run(args: argparse.Namespace) -> int:
         profile=args.profile,
         var_dir=args.var_dir,
         strict=args.strict,
-        log_to_stdout=not args.quiet,
+        log_to_stdout=not (args.quiet or args.json),
     )
-    _print_summary(result)
+    if args.json:
+        _print_json(result)
+    else:
+        _print_summary(result)
     return 0
+
+
+def _print_json(result) -> None:
+    """The engine's run summary (phase timings, counters, headline metrics) for scripts."""
+    s = result.summary
+    doc = {
+        "run_id": s["run_id"],
+        "run_dir": str(result.run_dir),
+        "logs": {name: str(path) for name, path in result.log_files.items()},
+        "bars": s["bars"],
+        "counters": s["counters"],
+        "timings_ns": s["timings"],
+        "metrics": s["metrics"],
+    }
+    print(json.dumps(doc))
 
 
 def _print_summary(result) -> None:
