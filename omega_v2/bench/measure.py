@@ -1,0 +1,78 @@
+"""One measured child process: wall time and peak RSS seen from the parent.
+
+Every figure of the bench comes from a fresh process, so nothing is warm in the interpreter
+(imports, allocator, caches of the engine) except the OS page cache, as for a user running a
+command twice. Peak RSS is `ru_maxrss` of that child alone (`os.wait4`), not of the bench.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Log filters of the user's shell would change what the children log and so their speed; every
+# mode runs at its own default level instead.
+SCRUBBED_ENV = ("RUST_LOG", "OMEGA_PY_LOG")
+RSS_METHOD = "ru_maxrss of each child process, from os.wait4 in the parent; MB = 2**20 bytes"
+# Lines of a failed child's stderr quoted in the error.
+ERROR_TAIL_LINES = 5
+
+
+class BenchError(Exception):
+    """A bench step failed: a child exited non-zero or printed something unreadable."""
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    stdout: str
+    stderr: str
+
+
+def child_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+
+
+def measure(cmd: list[str], *, what: str, cwd: Path | None = None) -> Measured:
+    """Runs `cmd` to completion; raises BenchError (naming `what`) when it exits non-zero."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env(), cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stdout, stderr = _read(out), _read(err)
+    if proc.returncode != 0:
+        tail = "\n".join(stderr.strip().splitlines()[-ERROR_TAIL_LINES:])
+        raise BenchError(f"{what} exited with {proc.returncode}: {tail or '(no stderr)'}")
+    return Measured(wall, _rss_mb(usage.ru_maxrss), stdout, stderr)
+
+
+def json_output(measured: Measured, what: str) -> dict:
+    """The one JSON object a child printed on stdout."""
+    try:
+        return json.loads(measured.stdout)
+    except json.JSONDecodeError:
+        raise BenchError(f"{what} printed no JSON object on stdout (starts with {measured.stdout[:200]!r})") from None
+
+
+def _read(handle) -> str:
+    handle.seek(0)
+    return handle.read().decode("utf-8", "replace")
+
+
+def _rss_mb(maxrss: int) -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    return maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
+def progress(message: str) -> None:
+    """One plain progress line on stderr (stdout carries the report)."""
+    print(f"bench: {message}", file=sys.stderr, flush=True)
