@@ -239,6 +239,17 @@ def test_children_run_without_the_users_log_filters(monkeypatch: pytest.MonkeyPa
     assert measure([sys.executable, "-c", code], what="env").stdout.split() == ["None", "None"]
 
 
+def test_peak_rss_is_the_measured_process_own() -> None:
+    """Linux carries a process's pre-exec peak into its ru_maxrss: a child spawned straight from a
+    large parent would report the parent's peak. The launcher keeps the child's own."""
+    ballast = bytearray(b"\x01") * (400 * 2**20)  # every page written, so resident
+    small = measure([sys.executable, "-c", "pass"], what="pass")
+    large = measure([sys.executable, "-c", "b = bytearray(b'1') * (200 * 2**20)"], what="200 MB")
+    assert len(ballast) == 400 * 2**20
+    assert small.peak_rss_mb < 100
+    assert 200 <= large.peak_rss_mb < 400
+
+
 def test_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert command.main(["--only", "e2e,nope"]) == 2
     assert ",".join(SECTIONS) in capsys.readouterr().err

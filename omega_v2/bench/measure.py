@@ -2,7 +2,9 @@
 
 Every figure of the bench comes from a fresh process, so nothing is warm in the interpreter
 (imports, allocator, caches of the engine) except the OS page cache, as for a user running a
-command twice. Peak RSS is `ru_maxrss` of that child alone (`os.wait4`), not of the bench.
+command twice. Peak RSS is `ru_maxrss` of that process alone (`os.wait4`), taken by a tiny
+launcher that spawns it (see children/launch.py for why not the bench itself); the wall time
+is measured there too, from spawn to exit.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from omega_v2.bench.children import script
 
 # Log filters of the user's shell would change what the children log and so their speed; every
 # mode runs at its own default level instead.
 SCRUBBED_ENV = ("RUST_LOG", "OMEGA_PY_LOG")
-RSS_METHOD = "ru_maxrss of each child process, from os.wait4 in the parent; MB = 2**20 bytes"
+RSS_METHOD = (
+    "ru_maxrss of each measured process (os.wait4 in a minimal launcher that posix_spawns it, so it "
+    "does not inherit the bench's own peak; floor ~10 MB, the launcher's); MB = 2**20 bytes"
+)
 # Lines of a failed child's stderr quoted in the error.
 ERROR_TAIL_LINES = 5
 
@@ -42,17 +48,22 @@ def child_env() -> dict[str, str]:
 
 def measure(cmd: list[str], *, what: str, cwd: Path | None = None) -> Measured:
     """Runs `cmd` to completion; raises BenchError (naming `what`) when it exits non-zero."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env(), cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        launcher = [sys.executable, "-I", "-S", script("launch"), str(report)]
+        subprocess.run([*launcher, *cmd], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env(), cwd=cwd)
         stdout, stderr = _read(out), _read(err)
-    if proc.returncode != 0:
-        tail = "\n".join(stderr.strip().splitlines()[-ERROR_TAIL_LINES:])
-        raise BenchError(f"{what} exited with {proc.returncode}: {tail or '(no stderr)'}")
-    return Measured(wall, _rss_mb(usage.ru_maxrss), stdout, stderr)
+        try:
+            doc = json.loads(report.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            raise BenchError(f"{what}: the launcher wrote no report; {_tail(stderr)}") from None
+    if doc["exit_code"] != 0:
+        raise BenchError(f"{what} exited with {doc['exit_code']}: {_tail(stderr)}")
+    return Measured(doc["wall_s"], _rss_mb(doc["ru_maxrss"]), stdout, stderr)
+
+
+def _tail(stderr: str) -> str:
+    return "\n".join(stderr.strip().splitlines()[-ERROR_TAIL_LINES:]) or "(no stderr)"
 
 
 def json_output(measured: Measured, what: str) -> dict:
