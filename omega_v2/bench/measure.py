@@ -1,4 +1,4 @@
-"""One measured child process: wall time and peak RSS seen from the parent.
+"""One measured child process: its wall time and peak RSS, seen from outside it.
 
 Every figure of the bench comes from a fresh process, so nothing is warm in the interpreter
 (imports, allocator, caches of the engine) except the OS page cache, as for a user running a
@@ -46,12 +46,12 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
 
 
-def measure(cmd: list[str], *, what: str, cwd: Path | None = None) -> Measured:
+def measure(cmd: list[str], *, what: str) -> Measured:
     """Runs `cmd` to completion; raises BenchError (naming `what`) when it exits non-zero."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         launcher = [sys.executable, "-I", "-S", script("launch"), str(report)]
-        subprocess.run([*launcher, *cmd], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env(), cwd=cwd)
+        subprocess.run([*launcher, *cmd], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env())
         stdout, stderr = _read(out), _read(err)
         try:
             doc = json.loads(report.read_text(encoding="utf-8"))
