@@ -157,8 +157,9 @@ def test_markdown_table_of_the_quick_run(quick: tuple[dict[str, Any], Path, str]
     assert table == markdown.render(doc)
     lines = table.splitlines()
     assert lines[:2] == markdown.HEADER
-    # 2 strategies x 2 formats, import, 2 loading rows, write; no peers or scale rows.
-    assert len(lines) == 2 + 4 + 1 + 2 + 1
+    # 2 strategies x 2 formats, import, 2 loading rows, write; no peers or scale rows; the caption.
+    assert len(lines) == 2 + 4 + 1 + 2 + 1 + 2
+    assert lines[-2:] == ["", markdown.caption(doc)] and "median of 1 fresh process per figure" in lines[-1]
     assert "backtesting.py" not in table and "30 days" not in table
     assert "| sma_crossover, 3 days, parquet, dev |" in table
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from omega_v2.bench.context import Bench, Options
-from omega_v2.bench.environment import environment
+from omega_v2.bench.environment import environment, load_average
 from omega_v2.bench.markdown import render
 from omega_v2.bench.measure import BenchError, progress
 from omega_v2.bench.sections import SECTIONS
@@ -86,7 +86,7 @@ def _report(args: argparse.Namespace, selected: list[str]) -> dict[str, Any]:
     work = Path(args.work_dir) if keep else Path(tempfile.mkdtemp(prefix="omega_bench_"))
     work.mkdir(parents=True, exist_ok=True)
     bench = Bench(Options(days=args.days, repeat=args.repeat, seed=args.seed, work=work.resolve()))
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), load_average()
     try:
         sections = {}
         for name in selected:
@@ -97,7 +97,7 @@ def _report(args: argparse.Namespace, selected: list[str]) -> dict[str, Any]:
                 "schema": SCHEMA,
                 "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "options": {"only": selected, "days": args.days, "repeat": args.repeat, "seed": args.seed},
-                "environment": environment(bench.var_dir),
+                "environment": environment(bench.var_dir, load_before),
                 "work_dir": str(work) if keep else None,
                 "data": bench.datasets(),
                 "sections": sections,

@@ -15,7 +15,9 @@ from omega_v2.bench.measure import RSS_METHOD, SCRUBBED_ENV
 PEER_PACKAGES = ("backtesting", "pandas", "pyarrow")
 
 
-def environment(var_dir: Path) -> dict[str, Any]:
+def environment(var_dir: Path, load_before: list[float] | None) -> dict[str, Any]:
+    """`load_before`: the load average when the bench started (with the one at the end, it tells
+    whether other work shared the machine and the figures are noisier than usual)."""
     return {
         "python": platform.python_version(),
         "python_executable": sys.executable,
@@ -28,7 +30,15 @@ def environment(var_dir: Path) -> dict[str, Any]:
         "peak_rss": RSS_METHOD,
         "processes": "every measured figure comes from a fresh child process (OS page cache warm)",
         "scrubbed_env": list(SCRUBBED_ENV),
+        "load_average_1_5_15_min": {"start": load_before, "end": load_average()},
     }
+
+
+def load_average() -> list[float] | None:
+    try:
+        return list(os.getloadavg())
+    except OSError:  # not available on this platform
+        return None
 
 
 def _version(name: str) -> str | None:

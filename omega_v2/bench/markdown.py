@@ -20,7 +20,19 @@ def render(report: dict[str, Any]) -> str:
             rows.append((name, "skipped", section["skipped"]))
         else:
             rows.extend(part(section))
-    return "\n".join([*HEADER, *(f"| {a} | {b} | {c} |" for a, b, c in rows)]) + "\n"
+    lines = [*HEADER, *(f"| {a} | {b} | {c} |" for a, b, c in rows)]
+    if "environment" in report:
+        lines += ["", caption(report)]
+    return "\n".join(lines) + "\n"
+
+
+def caption(report: dict[str, Any]) -> str:
+    """What the table was measured on, in one line under it."""
+    env, repeat = report["environment"], report["options"]["repeat"]
+    return (
+        f"omega_v2 {env['omega_v2']}, Python {env['python']}, {env['platform']}, {env['cpu_count']} CPUs, "
+        f"var dir on {env['var_dir_filesystem']}; median of {repeat} fresh process{'es' * (repeat != 1)} per figure."
+    )
 
 
 def _e2e(section: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -56,7 +68,11 @@ def _scale(section: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for strategy, run in section["runs"].items():
         r = section["ratios"][strategy]
-        details = [*_run_details(run), f"vs the year: wall {x(r['wall'])}, loop {x(r['loop'])} for {x(r['bars'])} bars"]
+        details = [
+            *_run_details(run),
+            f"vs the year: wall {x(r['wall'])}, engine {x(r['engine_total'])}, loop {x(r['loop'])}"
+            f" for {x(r['bars'])} bars",
+        ]
         rows.append((_run_name(run), seconds(run["wall_s"]), "; ".join(details)))
     return rows
 
