@@ -16,12 +16,27 @@ SLOWEST = 5
 
 
 def section(bench: Bench) -> dict[str, Any]:
-    def importtime(_: int) -> dict[str, Any]:
+    return {"importtime": _importtime(bench), "wall": _wall(bench)}
+
+
+def _importtime(bench: Bench) -> dict[str, Any]:
+    def once(_: int) -> dict[str, Any]:
         cmd = [sys.executable, "-X", "importtime", "-c", f"import {PACKAGE}"]
         records = parse_importtime(measure(cmd, what="python -X importtime").stderr)
         return {"cumulative_us": top_level(records, PACKAGE).cumulative_us, "records": records}
 
-    timed = bench.repeated("-X importtime omega_v2", importtime, key="cumulative_us")
+    timed = bench.repeated("-X importtime omega_v2", once, key="cumulative_us")
+    slowest = sorted(timed["records"], key=lambda r: r.self_us, reverse=True)[:SLOWEST]
+    return {
+        "cumulative_us": timed["cumulative_us"],
+        "cumulative_us_samples": timed["cumulative_us_samples"],
+        "slowest_self_us": [
+            {"module": r.module, "self_us": r.self_us, "cumulative_us": r.cumulative_us} for r in slowest
+        ],
+    }
+
+
+def _wall(bench: Bench) -> dict[str, Any]:
     walls: dict[str, list[float]] = {"import": [], "pass": []}
     for i in range(bench.options.repeat):
         # Alternated, so that a slow moment of the machine weighs on both.
@@ -30,21 +45,11 @@ def section(bench: Bench) -> dict[str, Any]:
         progress(f"python -c import/pass [{i + 1}/{bench.options.repeat}]")
     import_ms, pass_ms = (median(walls[k]) * 1e3 for k in ("import", "pass"))
     return {
-        "importtime": {
-            "cumulative_us": timed["cumulative_us"],
-            "cumulative_us_samples": timed["cumulative_us_samples"],
-            "slowest_self_us": [
-                {"module": r.module, "self_us": r.self_us, "cumulative_us": r.cumulative_us}
-                for r in sorted(timed["records"], key=lambda r: r.self_us, reverse=True)[:SLOWEST]
-            ],
-        },
-        "wall": {
-            "import_ms": import_ms,
-            "pass_ms": pass_ms,
-            "import_minus_pass_ms": import_ms - pass_ms,
-            "import_samples_s": walls["import"],
-            "pass_samples_s": walls["pass"],
-        },
+        "import_ms": import_ms,
+        "pass_ms": pass_ms,
+        "import_minus_pass_ms": import_ms - pass_ms,
+        "import_samples_s": walls["import"],
+        "pass_samples_s": walls["pass"],
     }
 
 
