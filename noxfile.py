@@ -65,8 +65,9 @@ def actionlint(session: nox.Session) -> list[str]:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """`python -m omega_v2 bench` on seeded data; posargs go to the bench command."""
-    build(session)
+    """`python -m omega_v2 bench` on seeded data, with the `bench` extra (backtesting.py, pyarrow)
+    for its comparisons; posargs go to the bench command (e.g. `-- --markdown --only e2e`)."""
+    build(session, "bench")
     session.run("python", "-m", "omega_v2", "bench", *session.posargs)
 
 

@@ -138,6 +138,8 @@ class Summary:
     def timings(self) -> PhaseTimings: ...
     @property
     def metrics(self) -> dict[str, int | float | str]: ...
+    def to_json(self) -> str:
+        """The summary as one JSON object (the form the Rust binary prints)."""
 
 def run(
     config_json: str,

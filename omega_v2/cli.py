@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--strict", action="store_true", help="unknown config keys are errors instead of warnings")
     run.add_argument("--quiet", action="store_true", help="no engine log on stdout and no progress bar")
+    run.add_argument("--json", action="store_true", help="print the run summary as one JSON object (implies --quiet)")
     run.set_defaults(handler=_run)
 
     validate = sub.add_parser("validate", help="check a config as a run would, before reading data; print its hash")
@@ -107,11 +108,20 @@ def _run(args: argparse.Namespace) -> int:
         profile=args.profile,
         var_dir=args.var_dir,
         strict=args.strict,
-        log_to_stdout=not args.quiet,
-        progress=False if args.quiet else None,
+        log_to_stdout=not (args.quiet or args.json),
+        progress=False if (args.quiet or args.json) else None,
     )
-    _print_summary(result)
+    if args.json:
+        _print_json(result)
+    else:
+        _print_summary(result)
     return 0
+
+
+def _print_json(result) -> None:
+    """The engine's run summary (paths, counters, phase timings, headline metrics) for scripts,
+    in the same JSON form as the Rust binary prints it."""
+    print(result.summary.to_json())
 
 
 def _print_summary(result) -> None:

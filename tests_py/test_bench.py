@@ -1,92 +1,258 @@
-"""Smoke test of the bench command (SPEC 9) on a two-day span: the report's shape, positive
-figures and the artefacts of every run. Timings are never asserted."""
+"""The bench command end to end on a three-day span (one process per measurement, as users run
+it), checked against figures derived here, not read back from the bench; and its pure helpers.
+Timings are never asserted, only relations that hold for any speed (phases within the engine
+total, the engine within the process)."""
 
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+import sys
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from omega_v2 import bench
+from omega_v2.bench import command, markdown, omega_runs, stats, workload
+from omega_v2.bench.context import Bench, Options
+from omega_v2.bench.measure import measure
+from omega_v2.bench.sections import SECTIONS, peers
 
-MODES = {"dev", "prod", "profiling"}
-PHASES = {"data_load", "strategy_init", "backtest", "metrics", "write", "total"}
+QUICK = ["--days", "3", "--repeat", "1", "--only", "e2e,import,loading,write"]
+# The last three days: Sunday 2024-12-29, Monday 30 and Tuesday 31.
+FIRST, LAST = date(2024, 12, 29), date(2024, 12, 31)
+MINUTES_PER_DAY = 1440
+# Rounding of the report (6 decimals, of seconds or ms) when comparing sums in milliseconds.
+ROUNDING_MS = 2e-3
+
+
+def weekday_bars(first: date, last: date) -> int:
+    days = (first + timedelta(days=i) for i in range((last - first).days + 1))
+    return sum(d.weekday() < 5 for d in days) * MINUTES_PER_DAY
 
 
 @pytest.fixture(scope="module")
-def binary() -> Path:
-    """The release binary of this checkout, (re)built with cargo when available so it is never stale."""
-    if shutil.which("cargo") is not None:
-        root = bench.DEFAULT_BINARY.parents[2]
-        subprocess.run(["cargo", "build", "--release", "--bin", "omega_v2"], cwd=root, check=True, timeout=1800)
-    elif not bench.DEFAULT_BINARY.is_file():
-        pytest.skip(f"no {bench.DEFAULT_BINARY} and no cargo to build it ({bench.BUILD_HINT})")
-    return bench.DEFAULT_BINARY
-
-
-@pytest.fixture(scope="module")
-def report(binary: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, str]:
     work = tmp_path_factory.mktemp("bench")
-    out = work / "bench.json"
-    code = bench.main(["--days", "2", "--work-dir", str(work / "w"), "--out", str(out), "--binary", str(binary)])
-    assert code == 0
-    return json.loads(out.read_text(encoding="utf-8")), work
+    table = work / "table.md"
+    cmd = [sys.executable, "-m", "omega_v2", "bench", *QUICK, "--work-dir", str(work / "w"), "--markdown", str(table)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "\r" not in proc.stderr and all(line.startswith("bench: ") for line in proc.stderr.splitlines())
+    return json.loads(proc.stdout), work, table.read_text(encoding="utf-8")
 
 
-def test_every_strategy_and_mode_ran_end_to_end(report: tuple[dict, Path]) -> None:
-    doc, work = report
-    runs = doc["runs"]
-    assert {(r["strategy"], r["mode"]) for r in runs} == {(s, m) for s in ("mrz", "sma") for m in MODES}
+def e2e_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    runs = doc["sections"]["e2e"]["runs"]
+    return [runs[s][f][m] for s in workload.STRATEGIES for f in workload.FORMATS for m in workload.MODES]
+
+
+def test_report_holds_the_selected_sections_only(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc, _, _ = quick
+    assert list(doc["sections"]) == ["e2e", "import", "loading", "write"]
+    env = doc["environment"]
+    assert env["cpu_count"] >= 1 and env["omega_v2"] and "ru_maxrss" in env["peak_rss"]
+    assert set(doc["data"]) == {"3d-parquet", "3d-csv"}
+
+
+def test_every_e2e_run_is_a_complete_run(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc, work, _ = quick
+    runs = e2e_runs(doc)
+    assert len(runs) == len(workload.STRATEGIES) * len(workload.FORMATS) * len(workload.MODES)
     for r in runs:
-        assert r["span"] == "2d"
-        assert r["bars"] == 2 * 1440  # 2024-12-30 and 2024-12-31 are weekdays
-        for key in ("wall_s", "peak_rss_mb", "loop_bars_per_s", "loop_ns_per_bar"):
-            assert r[key] > 0, key
-        assert set(r["phases_ms"]) == PHASES
-        assert all(v >= 0 for v in r["phases_ms"].values())
-        assert r["phases_ms"]["total"] > 0
+        name = f"{r['strategy']} {r['format']} {r['mode']}"
+        assert r["bars"] == weekday_bars(FIRST, LAST) == 2 * MINUTES_PER_DAY, name
+        # sma(20/50) crosses dozens of times a day; MRZ's count is only checked against its file.
+        if r["strategy"] == "sma":
+            assert r["trades"] > 0, name
+        phases = r["phases_ms"]
+        inner = sum(phases[p] for p in omega_runs.PHASES)
+        assert 0 < inner <= phases["engine_total"] + ROUNDING_MS, name
+        assert r["wall_s"] * 1e3 > phases["engine_total"], name
+        assert phases["outside_engine"] == pytest.approx(r["wall_s"] * 1e3 - phases["engine_total"], abs=ROUNDING_MS)
+        assert r["loop_bars_per_s"] == pytest.approx(r["bars"] / (phases["backtest"] / 1e3), rel=1e-3)
+        assert r["peak_rss_mb"] > 0
         run_dir = Path(r["run_dir"])
         assert run_dir.is_relative_to(work)
-        assert r["artefacts"] == sorted(bench.ARTEFACTS)
-        assert all((run_dir / name).is_file() for name in bench.ARTEFACTS)
-        trades = json.loads((run_dir / "trades.json").read_text(encoding="utf-8"))
-        assert len(trades) == r["trades"]
+        assert set(omega_runs.ARTEFACTS) <= set(r["artefacts"]), name
+        for artefact, size in r["artefacts"].items():
+            assert (run_dir / artefact).stat().st_size == size
+        assert len(json.loads((run_dir / "trades.json").read_text(encoding="utf-8"))) == r["trades"]
+        equity_rows = (run_dir / "equity.csv").read_text(encoding="utf-8").count("\n") - 1
+        assert equity_rows == r["bars"], name
+        assert all(Path(p).is_file() for p in r["logs"].values()), name
+        assert (run_dir / "profiling" / "profiling.json").is_file() == (r["mode"] == "profiling"), name
 
 
-def test_results_do_not_depend_on_the_mode(report: tuple[dict, Path]) -> None:
-    doc, _ = report
-    for strategy in ("mrz", "sma"):
-        runs = [r for r in doc["runs"] if r["strategy"] == strategy]
+def test_trades_do_not_depend_on_format_or_mode(quick: tuple[dict[str, Any], Path, str]) -> None:
+    """Both formats hold the same seeded walk; modes change logging only."""
+    doc, _, _ = quick
+    for strategy in workload.STRATEGIES:
+        runs = [r for r in e2e_runs(doc) if r["strategy"] == strategy]
         texts = {(Path(r["run_dir"]) / "trades.json").read_bytes() for r in runs}
-        assert len(texts) == 1, f"{strategy}: trades differ between dev, prod and profiling"
+        assert len(texts) == 1, f"{strategy}: trades differ between formats or modes"
 
 
-def test_overheads_api_and_metadata(report: tuple[dict, Path]) -> None:
-    doc, _ = report
-    assert doc["schema"] == "omega_v2.bench/1"
-    for strategy in ("mrz", "sma"):
-        ratios = doc["overhead"][strategy]["2d"]
-        assert set(ratios) == {"loop_prod_vs_dev", "wall_prod_vs_dev", "loop_profiling_vs_dev", "wall_profiling_vs_dev"}
-        assert all(v > 0 for v in ratios.values())
-    assert doc["scaling"] == {}  # one span only
-    api = doc["api"]
-    assert "skipped" not in api, api
-    assert api["wall_s"] > 0 and api["peak_rss_mb"] > 0 and api["bars"] == 2 * 1440
-    assert api["artefacts"] == sorted(bench.ARTEFACTS)
-    assert doc["data"]["2d"]["file_mb"] > 0
-    assert doc["environment"]["binary"].endswith("omega_v2")
+def test_e2e_ratios_are_of_the_reported_runs(quick: tuple[dict[str, Any], Path, str]) -> None:
+    e2e = quick[0]["sections"]["e2e"]
+    sma, ratios = e2e["runs"]["sma"], e2e["ratios"]["sma"]
+    prod, dev = sma["parquet"]["prod"], sma["parquet"]["dev"]
+    assert ratios["parquet"]["wall_prod_vs_dev"] == pytest.approx(prod["wall_s"] / dev["wall_s"], rel=1e-3)
+    loop = prod["phases_ms"]["backtest"] / dev["phases_ms"]["backtest"]
+    assert ratios["parquet"]["loop_prod_vs_dev"] == pytest.approx(loop, rel=1e-3)
+    csv_vs_parquet = sma["csv"]["dev"]["wall_s"] / dev["wall_s"]
+    assert ratios["wall_csv_vs_parquet"]["dev"] == pytest.approx(csv_vs_parquet, rel=1e-3)
 
 
-def test_spans_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    parser = bench.argparse.ArgumentParser()
-    bench.add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["bench", "--years", "10,1"])
-    assert [label for label, _, _ in bench._spans(args)] == ["1y", "10y"]
-    assert args.handler is bench.run
-    missing = tmp_path / "no-binary"
-    assert bench.main(["--days", "1", "--binary", str(missing), "--no-api"]) == 2
-    err = capsys.readouterr().err
-    assert str(missing) in err and bench.BUILD_HINT in err
+def test_import_section(quick: tuple[dict[str, Any], Path, str]) -> None:
+    section = quick[0]["sections"]["import"]
+    timed = section["importtime"]
+    slowest = timed["slowest_self_us"]
+    assert len(slowest) == 5
+    assert [m["self_us"] for m in slowest] == sorted((m["self_us"] for m in slowest), reverse=True)
+    assert all(m["self_us"] <= m["cumulative_us"] for m in slowest)
+    assert timed["cumulative_us"] > 0
+    wall = section["wall"]
+    assert wall["import_minus_pass_ms"] == pytest.approx(wall["import_ms"] - wall["pass_ms"], abs=ROUNDING_MS)
+
+
+def test_loading_reads_the_same_files(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc = quick[0]
+    section = doc["sections"]["loading"]
+    # One file holds every weekday minute from the warmup weeks to the last day.
+    rows_per_file = weekday_bars(FIRST - timedelta(days=workload.WARMUP_DAYS), LAST)
+    for fmt in ("csv", "parquet"):
+        files = doc["data"][f"3d-{fmt}"]["files"]
+        nbytes = sum(Path(p).stat().st_size for p in files.values())
+        assert section["engine"][fmt]["bytes"] == nbytes
+        assert section["engine"][fmt]["data_load_ms"] > 0
+    pyarrow = section["pyarrow"]
+    assert pyarrow["csv_one_file_1_thread"]["rows"] == rows_per_file
+    for name in ("csv_both_files_1_thread", "csv_both_files_threads", "parquet_both_files"):
+        assert pyarrow[name]["rows"] == 2 * rows_per_file, name
+        assert pyarrow[name]["time_type"].startswith("timestamp"), name
+    assert set(section["ratios"]) == {
+        "engine_csv_vs_pyarrow_csv_both_files_1_thread",
+        "engine_csv_vs_pyarrow_csv_both_files_threads",
+        "engine_parquet_vs_pyarrow_parquet_both_files",
+    }
+
+
+def test_write_floor_writes_the_runs_bytes(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc = quick[0]
+    section = doc["sections"]["write"]
+    run = doc["sections"]["e2e"]["runs"]["sma"]["parquet"]["dev"]
+    run_dir = Path(run["run_dir"])
+    on_disk = {p.name: p.stat().st_size for p in run_dir.iterdir() if p.is_file()}
+    assert section["run_id"] == run["run_id"] and section["files"] == on_disk
+    floor = section["floor"]
+    assert floor["bytes"] == sum(on_disk.values()) and floor["files"] == len(on_disk)
+    assert section["engine"]["write_ms"] == run["phases_ms"]["write"]
+    assert section["ratios"]["write_vs_floor"] == pytest.approx(run["phases_ms"]["write"] / floor["ms"], rel=1e-3)
+
+
+def test_markdown_table_of_the_quick_run(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc, _, table = quick
+    assert table == markdown.render(doc)
+    lines = table.splitlines()
+    assert lines[:2] == markdown.HEADER
+    # 2 strategies x 2 formats, import, 2 loading rows, write; no peers or scale rows; the caption.
+    assert len(lines) == 2 + 4 + 1 + 2 + 1 + 2
+    assert lines[-2:] == ["", markdown.caption(doc)] and "median of 1 fresh process per figure" in lines[-1]
+    assert "backtesting.py" not in table and "30 days" not in table
+    assert "| sma_crossover, 3 days, parquet, dev |" in table
+
+
+# --- pure helpers -------------------------------------------------------------------------
+
+
+def test_median_and_median_sample() -> None:
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    samples = [{"wall_s": w, "i": i} for i, w in enumerate([0.5, 0.2, 0.9, 0.3])]
+    assert stats.median_sample(samples, key=lambda s: s["wall_s"])["i"] == 3  # 0.3, the lower middle
+    assert stats.median_sample(samples[:3], key=lambda s: s["wall_s"])["i"] == 0  # 0.5
+    with pytest.raises(ValueError):
+        stats.median([])
+    with pytest.raises(ValueError):
+        stats.median_sample([], key=float)
+
+
+def test_ratio_per_second_and_rounding() -> None:
+    assert stats.ratio(3.0, 2.0) == 1.5
+    assert stats.ratio(None, 2.0) is None and stats.ratio(1.0, None) is None and stats.ratio(1.0, 0) is None
+    assert stats.per_second(377_280, 0.5) == 754_560
+    assert stats.mb(3 * 2**20) == 3.0
+    assert stats.rounded({"a": [1.23456789, 2], "b": {"c": 4e-7}}) == {"a": [1.234568, 2], "b": {"c": 0.0}}
+
+
+def test_parse_importtime() -> None:
+    text = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       146 |        146 |     _json",
+            "import time:       334 |        480 |   json.scanner",
+            "import time:       318 |       1573 | json",
+            "something else",
+        ]
+    )
+    assert stats.parse_importtime(text) == [
+        stats.ImportRecord("_json", 146, 146, 2),
+        stats.ImportRecord("json.scanner", 334, 480, 1),
+        stats.ImportRecord("json", 318, 1573, 0),
+    ]
+
+
+def test_markdown_formatting_and_skipped_sections() -> None:
+    assert markdown.span_name("1y") == "1 year" and markdown.span_name("10y") == "10 years"
+    assert markdown.span_name("3d") == "3 days"
+    assert markdown.x(1.234) == "1.23x" and markdown.x(12.6) == "13x" and markdown.x(None) == "n/a"
+    assert markdown.seconds(0.35212) == "0.352 s" and markdown.seconds(25.13) == "25.1 s"
+    assert markdown.millis(187.4) == "187 ms" and markdown.millis(7.25) == "7.2 ms"
+    report = {"sections": {"peers": {"skipped": "backtesting.py is not installed; pip install backtesting"}}}
+    assert markdown.render(report).splitlines() == [
+        *markdown.HEADER,
+        "| peers | skipped | backtesting.py is not installed; pip install backtesting |",
+    ]
+
+
+def test_spans() -> None:
+    quick = workload.spans(3)
+    assert (quick["year"].label, quick["year"].first, quick["year"].last) == ("3d", FIRST, LAST)
+    assert (quick["decade"].label, quick["decade"].first) == ("30d", date(2024, 12, 2))
+    full = workload.spans(None)
+    assert (full["year"].first, full["decade"].first) == (date(2024, 1, 1), date(2015, 1, 1))
+    assert full["year"].data_first == date(2023, 12, 18)
+
+
+def test_peers_says_how_to_install_backtesting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(peers.importlib.util, "find_spec", lambda name: None)
+    section = peers.section(Bench(Options(days=3, repeat=1, seed=7, work=tmp_path)))
+    assert "not installed" in section["skipped"] and "pip install" in section["skipped"]
+    assert not any(tmp_path.iterdir())  # nothing generated or run
+
+
+def test_children_run_without_the_users_log_filters(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RUST_LOG", "trace")
+    monkeypatch.setenv("OMEGA_PY_LOG", "DEBUG")
+    code = "import os; print(os.environ.get('RUST_LOG'), os.environ.get('OMEGA_PY_LOG'))"
+    assert measure([sys.executable, "-c", code], what="env").stdout.split() == ["None", "None"]
+
+
+def test_peak_rss_is_the_measured_process_own() -> None:
+    """Linux carries a process's pre-exec peak into its ru_maxrss: a child spawned straight from a
+    large parent would report the parent's peak. The launcher keeps the child's own."""
+    ballast = bytearray(b"\x01") * (400 * 2**20)  # every page written, so resident
+    small = measure([sys.executable, "-c", "pass"], what="pass")
+    large = measure([sys.executable, "-c", "b = bytearray(b'1') * (200 * 2**20)"], what="200 MB")
+    assert len(ballast) == 400 * 2**20
+    assert small.peak_rss_mb < 100
+    assert 200 <= large.peak_rss_mb < 400
+
+
+def test_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert command.main(["--only", "e2e,nope"]) == 2
+    assert ",".join(SECTIONS) in capsys.readouterr().err
+    assert command.main(["--repeat", "0"]) == 2
+    assert "--repeat must be at least 1" in capsys.readouterr().err

@@ -113,6 +113,14 @@ impl RunPaths {
     }
 }
 
+#[pymethods]
+impl Summary {
+    /// The summary as one JSON object (the form the Rust binary prints).
+    fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a summary serialises")
+    }
+}
+
 impl<'py> IntoPyObject<'py> for &Headline {
     type Target = PyDict;
     type Output = Bound<'py, PyDict>;

@@ -1,0 +1,5 @@
+import sys
+
+from omega_v2.bench.command import main
+
+sys.exit(main())
