@@ -79,7 +79,9 @@ fn bench_loop<S: Build>(
         name: &cfg.strategy_name,
         params: &cfg.strategy_parameters,
         bars: setup.bars,
+        start_index: setup.start_index,
         spec: &specs.symbol,
+        extras: Default::default(),
     };
     let build = || {
         let params: S::Params = serde_json::from_value(cfg.strategy_parameters.clone()).unwrap();

@@ -40,7 +40,13 @@ if importlib.util.find_spec("omega_v2._core") is None:
 
 # public name -> module that defines it
 _LAZY = {
+    "Bars": "omega_v2.strategy",
     "CancelToken": "omega_v2.runner",
+    "Enter": "omega_v2.strategy",
+    "Exit": "omega_v2.strategy",
+    "Market": "omega_v2.market",
+    "Reverse": "omega_v2.strategy",
+    "Strategy": "omega_v2.strategy",
     "LoadedConfig": "omega_v2.config",
     "RunResult": "omega_v2.result",
     "example_config_path": "omega_v2.config",
@@ -53,8 +59,10 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from omega_v2.config import LoadedConfig, example_config_path, load_config
+    from omega_v2.market import Market
     from omega_v2.result import RunResult, load_run
     from omega_v2.runner import CancelToken, new_run_id, run
+    from omega_v2.strategy import Bars, Enter, Exit, Reverse, Strategy
     from omega_v2.sweep import sweep
 
 
@@ -72,16 +80,22 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Bars",
     "CancelToken",
     "ConfigError",
     "DataError",
+    "Enter",
     "ExecutionError",
+    "Exit",
     "LoadedConfig",
+    "Market",
     "OmegaError",
     "OutputError",
+    "Reverse",
     "RunCancelled",
     "RunNotFound",
     "RunResult",
+    "Strategy",
     "StrategyError",
     "example_config_path",
     "load_config",

@@ -32,6 +32,43 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
 
+class _Order:
+    def __init__(
+        self,
+        direction: str,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+        size_lots: float | None = None,
+        kind: str = "market",
+        entry_price: float | None = None,
+        snapshot: dict[str, float] | None = None,
+    ) -> None: ...
+    @property
+    def direction(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def stop_loss(self) -> float | None: ...
+    @property
+    def take_profit(self) -> float | None: ...
+    @property
+    def size_lots(self) -> float | None: ...
+    @property
+    def entry_price(self) -> float | None: ...
+    @property
+    def snapshot(self) -> dict[str, float]: ...
+
+class Enter(_Order):
+    """Open a position at this bar's close (market) or from the next bar (limit/stop), if the gates allow it."""
+
+class Reverse(_Order):
+    """Close the open position at this bar's close, then enter like `Enter`."""
+
+class Exit:
+    """Close the open position at this bar's close (exit reason `signal`)."""
+
+    def __init__(self) -> None: ...
+
 class RunProgress:
     """How far a run is (updated by the engine every few thousand bars, read by a progress bar)."""
 
@@ -157,12 +194,17 @@ def run(
     cancel_token: CancelToken | None = None,
     progress: RunProgress | None = None,
     before_commit: Callable[[Path, Summary], None] | None = None,
+    signals: Any = None,
+    strategy: Any = None,
+    strategy_params: Any = None,
+    strategy_identity: dict[str, str] | None = None,
 ) -> Summary:
     """Runs one backtest of a normalised config with the GIL released; returns its summary.
 
     `before_commit(staging_dir, summary)` runs once every artefact and the Rust logs are on disk,
     just before the run directory is committed; an exception it raises fails the run (nothing
-    is committed) and is re-raised unchanged."""
+    is committed) and is re-raised unchanged. `signals` is an `omega_v2.signals.Signals`,
+    `strategy` an `omega_v2.Strategy` instance initialised with `strategy_params`."""
 
 def check_config(config_json: str) -> None:
     """Every check of a normalised config that needs no market data (raises ConfigError)."""
@@ -202,3 +244,19 @@ def generate_synthetic_data(
     format: str = "parquet",
 ) -> list[Path]:
     """Writes a seeded synthetic bid/ask dataset (timeframes default: `["M1"]`); returns the paths."""
+
+class indicators:  # noqa: N801 - the extension's submodule `omega_v2._core.indicators`
+    """The engine's indicators over float64 arrays (wrapped with conversions in `omega_v2.indicators`)."""
+
+    @staticmethod
+    def sma(values: Any, length: int) -> Any: ...
+    @staticmethod
+    def ema(values: Any, length: int) -> Any: ...
+    @staticmethod
+    def zscore(residuals: Any, window: int) -> Any: ...
+    @staticmethod
+    def wilder_atr(high: Any, low: Any, close: Any, length: int) -> Any: ...
+    @staticmethod
+    def bollinger(values: Any, length: int, std_factor: float) -> tuple[Any, Any, Any]: ...
+    @staticmethod
+    def kalman(values: Any, r: float, q: float, window: int) -> tuple[Any, Any]: ...

@@ -20,6 +20,7 @@ from typing import Any
 from omega_v2 import _core, paths
 from omega_v2.config import LoadedConfig, allowlisted_fields, load_config
 from omega_v2.errors import OmegaError
+from omega_v2.inputs import engine_inputs
 from omega_v2.logs import python_level, run_log
 from omega_v2.progress import RunProgressBar
 from omega_v2.result import RunResult
@@ -32,6 +33,9 @@ new_run_id = _core.new_run_id
 def run(
     config: Any = None,
     *,
+    data: Any = None,
+    signals: Any = None,
+    strategy: Any = None,
     data_root: str | os.PathLike[str] | None = None,
     run_id: str | None = None,
     profile: bool | None = None,
@@ -44,7 +48,10 @@ def run(
     """Runs one backtest and returns its :class:`RunResult`.
 
     `config` is a dict, a path to a JSON file, a :class:`LoadedConfig`, or None for the bundled
-    example (which then runs on the bundled dataset). `profile=True` enables profiling mode.
+    example (which then runs on the bundled dataset). `data` is an in-memory
+    :class:`~omega_v2.Market` instead of data files; `signals` a signals frame (strategy_name
+    `signals`); `strategy` an :class:`~omega_v2.Strategy` subclass or instance (strategy_name
+    `python`). `profile=True` enables profiling mode.
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
     thread Ctrl-C does. `progress` shows a progress bar on stderr for runs longer than a second
     (None: on a terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the
@@ -56,6 +63,7 @@ def run(
         profiler.enable()
     try:
         loaded = load_config(config_or_example(config), strict=strict)
+        inputs = engine_inputs(loaded, data=data, signals=signals, strategy=strategy)
     except OmegaError as e:
         e.run_id = e.run_id or run_id  # a caller who named the run finds it in the error
         raise
@@ -95,6 +103,7 @@ def run(
                     cancel_token=cancel_token,
                     progress=counter,
                     before_commit=commit,
+                    **inputs,
                 )
         except OmegaError as e:
             # dev keeps the traceback in the Python log; prod only the message.

@@ -337,7 +337,7 @@ BAD = [
         "strategy unknown",
         {"strategy_name": "rsi"},
         "strategy_name",
-        "registered: mean_reversion_z_score, sma_crossover",
+        "registered: mean_reversion_z_score, python, signals, sma_crossover",
         "config.unknown_strategy",
     ),
     ("symbol unknown", {"symbol": "XXXYYY"}, "symbol", "(known: AUDUSD", "config.unknown_symbol"),

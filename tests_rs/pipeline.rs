@@ -11,7 +11,7 @@ use omega_v2::error::{EngineError, ErrorCode, ErrorKind};
 use omega_v2::market::{Bars, Timeframe};
 use omega_v2::metrics::CATALOGUE;
 use omega_v2::output::equity::HEADER;
-use omega_v2::run::{execute, RunContext, Summary};
+use omega_v2::run::{execute, RunContext, RunInputs, Summary};
 use omega_v2::timefmt::{format_iso, minute_of_day, parse_date, NANOS_PER_DAY};
 use serde_json::{json, Value};
 
@@ -71,7 +71,7 @@ impl Workspace {
 
     fn run(&self, run_id: &str, config: &Value) -> Result<Summary, EngineError> {
         let text = config.to_string();
-        execute(&text, &self.context(run_id, &text), &|| false)
+        execute(&text, &self.context(run_id, &text), &RunInputs::default(), &|| false)
     }
 
     fn read(&self, run_id: &str, name: &str) -> String {
@@ -310,7 +310,7 @@ fn reruns_are_byte_identical_whatever_the_run_id_mode_or_profiling() {
         ws.run(&format!("{id}-prod"), &prod).unwrap();
         let text = cfg.to_string();
         let profiled = RunContext { profile: true, ..ws.context(&format!("{id}-profiled"), &text) };
-        execute(&text, &profiled, &|| false).unwrap();
+        execute(&text, &profiled, &RunInputs::default(), &|| false).unwrap();
         for other in ["b", "prod", "profiled"] {
             let b = format!("{id}-{other}");
             for name in GOLDEN {
@@ -484,7 +484,7 @@ fn a_data_error_leaves_no_run_directory() {
     let ws = Workspace::new();
     let text = config().to_string();
     let ctx = RunContext { data_root: ws.dir.path().join("no-data-here"), ..ws.context("nodata", &text) };
-    let err = execute(&text, &ctx, &|| false).expect_err("missing data");
+    let err = execute(&text, &ctx, &RunInputs::default(), &|| false).expect_err("missing data");
     assert_eq!((err.kind(), err.code), (ErrorKind::Data, ErrorCode::DataMissingFile));
     assert!(err.to_string().contains("EURUSD_M5_BID"), "the expected path is named: {err}");
     assert!(!ws.run_dir("nodata").exists());
@@ -498,7 +498,7 @@ fn a_data_error_leaves_no_run_directory() {
 fn a_cancelled_run_leaves_no_run_directory() {
     let ws = Workspace::new();
     let text = config().to_string();
-    let err = execute(&text, &ws.context("cancelled", &text), &|| true).expect_err("cancelled");
+    let err = execute(&text, &ws.context("cancelled", &text), &RunInputs::default(), &|| true).expect_err("cancelled");
     assert_eq!((err.kind(), err.code), (ErrorKind::Cancelled, ErrorCode::RunCancelled));
     assert!(ws.result_entries().is_empty(), "{:?}", ws.result_entries());
 }

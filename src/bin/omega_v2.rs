@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use omega_v2::datasets::{self, SynthRequest};
 use omega_v2::error::{EngineError, ErrorCode, Result};
 use omega_v2::layout;
-use omega_v2::run::{execute, RunContext};
+use omega_v2::run::{execute, RunContext, RunInputs};
 
 #[cfg(feature = "jemalloc-profiling")]
 #[global_allocator]
@@ -97,7 +97,7 @@ fn run(raw: &[String]) -> Result<()> {
         profile: args.flag("profile"),
         git: None,
     };
-    let summary = execute(&text, &ctx, &|| false)?;
+    let summary = execute(&text, &ctx, &RunInputs::default(), &|| false)?;
     println!("{}", serde_json::to_string_pretty(&summary).expect("summary serialises"));
     Ok(())
 }

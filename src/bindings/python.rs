@@ -7,20 +7,24 @@ use std::sync::OnceLock;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+use super::actions::{Enter, Exit, Reverse};
+use super::buffers::SignalBuffers;
 use super::errors::to_py_err;
 use super::hooks::{CancelToken, PyHooks, RunProgress};
+use super::py_strategy::PyUserStrategy;
 use crate::config::RunConfig;
 use crate::datasets::{self, SynthRequest};
 use crate::error::{ErrorCode, ErrorKind};
 use crate::layout::{self, RunPaths};
 use crate::output::meta::GitInfo;
-use crate::run::{execute, preflight, Headline, RunContext, Summary};
+use crate::run::{execute, preflight, Headline, RunContext, RunInputs, Summary};
+use crate::strategy::UserStrategy;
 
 static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
 /// Runs one backtest of the normalised config `config_json` and returns its summary.
 #[pyfunction]
-#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None))]
+#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None, signals=None, strategy=None, strategy_params=None, strategy_identity=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments are the typed seam
 fn run(
     py: Python<'_>,
@@ -38,6 +42,10 @@ fn run(
     cancel_token: Option<&CancelToken>,
     progress: Option<&RunProgress>,
     before_commit: Option<Py<PyAny>>,
+    signals: Option<&Bound<'_, PyAny>>,
+    strategy: Option<Py<PyAny>>,
+    strategy_params: Option<Py<PyAny>>,
+    strategy_identity: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Summary> {
     let ctx = RunContext {
         git: git_commit.map(|commit| GitInfo { commit, dirty: git_dirty }),
@@ -50,12 +58,28 @@ fn run(
         rust_log,
         profile,
     };
+    let signals = signals.map(SignalBuffers::of).transpose()?;
+    let columns = signals.as_ref().map(SignalBuffers::columns);
+    let user =
+        strategy.map(|s| PyUserStrategy::new(py, s, strategy_params.unwrap_or_else(|| py.None()))).transpose()?;
+    let inputs = RunInputs {
+        signals: columns.as_ref(),
+        user: user.as_ref().map(|u| u as &(dyn UserStrategy + Sync)),
+        user_identity: strategy_identity.map(|d| pythonize::depythonize(d)).transpose()?,
+    };
     let on_main_thread = is_main_thread(py)?;
     let (outcome, failure) = py.detach(|| {
         let hooks = PyHooks::new(cancel_token, on_main_thread, progress, before_commit.as_ref());
-        (execute(config_json, &ctx, &hooks), hooks.take_failure())
+        (execute(config_json, &ctx, &inputs, &hooks), hooks.take_failure())
     });
-    outcome.map_err(|e| failure.unwrap_or_else(|| to_py_err(py, &e, Some(&ctx.run_id))))
+    outcome.map_err(|e| {
+        failure.unwrap_or_else(|| {
+            let err = to_py_err(py, &e, Some(&ctx.run_id));
+            // A strategy's own exception stays reachable (and in dev tracebacks) as the cause.
+            err.set_cause(py, user.as_ref().and_then(PyUserStrategy::take_failure));
+            err
+        })
+    })
 }
 
 /// Every check of a normalised config that needs no market data (what `validate` runs).
@@ -225,8 +249,23 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add_function(function)?;
     }
+    let indicators = PyModule::new(m.py(), "indicators")?;
+    for function in [
+        wrap_pyfunction!(super::indicators::sma, &indicators)?,
+        wrap_pyfunction!(super::indicators::ema, &indicators)?,
+        wrap_pyfunction!(super::indicators::zscore, &indicators)?,
+        wrap_pyfunction!(super::indicators::wilder_atr, &indicators)?,
+        wrap_pyfunction!(super::indicators::bollinger, &indicators)?,
+        wrap_pyfunction!(super::indicators::kalman, &indicators)?,
+    ] {
+        indicators.add_function(function)?;
+    }
+    m.add_submodule(&indicators)?;
     m.add_class::<CancelToken>()?;
     m.add_class::<RunProgress>()?;
+    m.add_class::<Enter>()?;
+    m.add_class::<Reverse>()?;
+    m.add_class::<Exit>()?;
     m.add_class::<RunPaths>()?;
     m.add_class::<Summary>()?;
     m.add_class::<crate::engine::Counters>()?;

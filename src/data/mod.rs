@@ -26,7 +26,7 @@ use crate::error::{EngineError, Result};
 use crate::market::{Bars, Timeframe};
 use crate::timefmt::NANOS_PER_DAY;
 
-pub use manifest::{file_digest, manifest_sha256, sha256_file, sha256_hex, FileDigest};
+pub use manifest::{file_digest, hex, manifest_sha256, sha256_file, sha256_hex, FileDigest};
 
 /// What to load: one symbol and timeframe, the range `[start_ns, end_ns)` and the number of
 /// bars before `start_ns` wanted for indicator warmup.

@@ -115,8 +115,13 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
     };
     let mut stop_out = None;
     for t in setup.start_index..n {
-        if (t - setup.start_index).is_multiple_of(CANCEL_CHECK_BARS) && cancelled() {
-            return Err(EngineError::cancelled());
+        if (t - setup.start_index).is_multiple_of(CANCEL_CHECK_BARS) {
+            if let Some(failure) = strategy.failure() {
+                return Err(failure);
+            }
+            if cancelled() {
+                return Err(EngineError::cancelled());
+            }
         }
         let _bar = setup.profiling.then(|| tracing::debug_span!("bar", index = t).entered());
         book.step(&mut strategy, t);
@@ -127,6 +132,9 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
         if t == n - 1 {
             book.close_at_close(t, ExitReason::EndOfData);
         }
+    }
+    if let Some(failure) = strategy.failure() {
+        return Err(failure);
     }
     if book.pending.take().is_some() {
         book.counters.orders_cancelled += 1;

@@ -22,6 +22,9 @@ pub struct Meta<'a> {
     pub seed: u64,
     pub execution: Execution,
     pub counters: &'a Counters,
+    /// The signals frame and the caller's strategy of a run that had them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<crate::run::InputsRecord<'a>>,
     /// Where the account was stopped out, if it was.
     pub stop_out: Option<StopOutRecord>,
 }

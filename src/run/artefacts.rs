@@ -12,7 +12,7 @@ use crate::output::{self, equity::write_equity, trades::write_trades, StagingDir
 use crate::timefmt::format_iso;
 
 use super::market::RunMarket;
-use super::RunContext;
+use super::{RunContext, RunInputs};
 
 /// What the artefacts are written from.
 pub struct RunRecord<'a> {
@@ -20,6 +20,7 @@ pub struct RunRecord<'a> {
     pub ctx: &'a RunContext,
     /// The allowlisted config fields (the only ones meta.json and logs may show).
     pub allowlisted: &'a serde_json::Map<String, serde_json::Value>,
+    pub inputs: &'a RunInputs<'a>,
     pub market: &'a RunMarket,
     pub out: &'a EngineOutput,
     pub metrics: &'a Metrics,
@@ -113,6 +114,7 @@ fn meta_of<'m>(rec: &'m RunRecord, counters: &'m Counters) -> Meta<'m> {
             costs_enabled: cfg.costs.enabled,
         },
         counters,
+        inputs: rec.inputs.record(),
         stop_out: rec.out.stop_out.map(|s| meta::StopOutRecord {
             time: format_iso(s.time_ns),
             time_ns: s.time_ns,

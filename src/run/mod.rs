@@ -6,11 +6,13 @@
 mod artefacts;
 mod context;
 mod hooks;
+mod inputs;
 mod market;
 mod summary;
 
 pub use context::RunContext;
 pub use hooks::{Phase, RunHooks};
+pub use inputs::{InputsRecord, RunInputs};
 pub use market::RunMarket;
 pub use summary::{Headline, Summary};
 
@@ -62,7 +64,7 @@ fn news_blackouts(cfg: &RunConfig, specs: &MarketSpecs) -> Result<Vec<(i64, i64)
 
 /// Runs one backtest; `hooks` are polled for cancellation during the loop and between phases
 /// and told the progress (a closure `|| false` is the hooks of a run nobody cancels).
-pub fn execute(config_json: &str, ctx: &RunContext, hooks: &dyn RunHooks) -> Result<Summary> {
+pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &dyn RunHooks) -> Result<Summary> {
     let started = Instant::now();
     let paths = RunPaths::new(&ctx.var_dir, &ctx.run_id)?;
     let parsed = RunConfig::parse(config_json)?;
@@ -103,6 +105,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, hooks: &dyn RunHooks) -> Res
         ctx,
         paths: &paths,
         allowlisted: &allowlisted,
+        inputs,
         guard: &guard,
         hooks,
         cancelled: &cancelled,
@@ -125,6 +128,7 @@ struct Phases<'a> {
     ctx: &'a RunContext,
     paths: &'a RunPaths,
     allowlisted: &'a serde_json::Map<String, serde_json::Value>,
+    inputs: &'a RunInputs<'a>,
     guard: &'a RunLogGuard,
     hooks: &'a dyn RunHooks,
     cancelled: &'a dyn Fn() -> bool,
@@ -163,6 +167,7 @@ impl Phases<'_> {
                 cfg: self.cfg,
                 ctx: self.ctx,
                 allowlisted: self.allowlisted,
+                inputs: self.inputs,
                 market: &market,
                 out: &out,
                 metrics: &metrics,
@@ -220,7 +225,9 @@ impl Phases<'_> {
             name: &cfg.strategy_name,
             params: &cfg.strategy_parameters,
             bars,
+            start_index: market.start_index,
             spec: &market.specs.symbol,
+            extras: self.inputs.extras(),
         };
         let visitor = LoopVisitor { setup: &setup, hooks: self.hooks, init_clock, init_span: Some(init_span) };
         strategy::with_strategy(&input, visitor)?

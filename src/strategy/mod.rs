@@ -9,9 +9,11 @@
 //! [`Strategy`] and [`Build`], then add one line to the [`registry!`] call below.
 
 mod mrz;
+mod signals;
 mod sma_crossover;
 
 pub use mrz::{MeanReversionZScore, MrzParams, MrzScenario, IMPLEMENTED_MRZ_SCENARIOS};
+pub use signals::{SignalColumns, Signals, SignalsParams};
 pub use sma_crossover::{SmaCrossover, SmaCrossoverParams};
 
 use serde::de::DeserializeOwned;
@@ -31,6 +33,42 @@ pub trait Strategy {
     fn cooldown_bars(&self) -> usize {
         0
     }
+    /// Why the strategy could not decide (a user strategy raised): the run fails with it. The
+    /// engine asks every few thousand bars and after the last one.
+    fn failure(&mut self) -> Option<EngineError> {
+        None
+    }
+}
+
+/// A boxed strategy (a user strategy, built at run time) is a strategy.
+impl<S: Strategy + ?Sized> Strategy for Box<S> {
+    fn first_signal_index(&self) -> usize {
+        (**self).first_signal_index()
+    }
+    fn decide(&mut self, t: usize, bars: &Bars, position: Option<Direction>) -> Action {
+        (**self).decide(t, bars, position)
+    }
+    fn cooldown_bars(&self) -> usize {
+        (**self).cooldown_bars()
+    }
+    fn failure(&mut self) -> Option<EngineError> {
+        (**self).failure()
+    }
+}
+
+/// A strategy the caller brings (a Python class through the bindings), built once the bars are
+/// loaded; the engine knows it only through [`Strategy`].
+pub trait UserStrategy {
+    fn build<'b>(&self, input: &StrategyInput<'b>) -> Result<Box<dyn Strategy + 'b>>;
+}
+
+/// What a run may hand its strategy besides the parameters.
+#[derive(Default, Clone, Copy)]
+pub struct Extras<'a> {
+    /// The columns of a signals frame (strategy `signals`).
+    pub signals: Option<&'a SignalColumns<'a>>,
+    /// The caller's own strategy (strategy `python`).
+    pub user: Option<&'a (dyn UserStrategy + Sync)>,
 }
 
 /// Everything a strategy may look at when it is built.
@@ -39,7 +77,10 @@ pub struct StrategyInput<'a> {
     /// `strategy_parameters` of the config, deserialised by the strategy's [`Build::Params`].
     pub params: &'a serde_json::Value,
     pub bars: &'a Bars,
+    /// First bar that trades; earlier ones only warm indicators.
+    pub start_index: usize,
     pub spec: &'a SymbolSpec,
+    pub extras: Extras<'a>,
 }
 
 /// How a registered strategy is built from its typed parameters.
@@ -85,13 +126,14 @@ fn unknown_strategy(name: &str) -> EngineError {
 
 macro_rules! registry {
     ($($name:literal => $strategy:ty,)+) => {
-        /// Names of the registered strategies.
-        pub const REGISTERED: &[&str] = &[$($name,)+];
+        /// Names of the registered strategies, the caller's own included.
+        pub const REGISTERED: &[&str] = &[$($name,)+ USER_STRATEGY];
 
         /// Builds the named strategy and hands it to `visitor`.
         pub fn with_strategy<V: StrategyVisitor>(input: &StrategyInput, visitor: V) -> Result<V::Output> {
             match input.name {
                 $($name => Ok(visitor.visit(build::<$strategy>(input)?)),)+
+                USER_STRATEGY => Ok(visitor.visit(build_user(input)?)),
                 other => Err(unknown_strategy(other)),
             }
         }
@@ -100,13 +142,30 @@ macro_rules! registry {
         pub fn check_parameters(name: &str, value: &serde_json::Value) -> Result<()> {
             match name {
                 $($name => params::<$strategy>(value).map(drop),)+
+                // The user's class validates its own parameters (its `Params` model).
+                USER_STRATEGY => Ok(()),
                 other => Err(unknown_strategy(other)),
             }
         }
     };
 }
 
+/// The name under which a run trades the strategy the caller brings ([`Extras::user`]).
+pub const USER_STRATEGY: &str = "python";
+
+fn build_user<'a>(input: &StrategyInput<'a>) -> Result<Box<dyn Strategy + 'a>> {
+    let user = input.extras.user.ok_or_else(|| {
+        EngineError::new(
+            ErrorCode::ConfigStrategy,
+            "strategy `python` needs a strategy class: pass strategy= to run (see docs/own-strategy.md)",
+        )
+        .with("field", "strategy_name")
+    })?;
+    user.build(input)
+}
+
 registry! {
     "mean_reversion_z_score" => MeanReversionZScore,
+    "signals" => Signals,
     "sma_crossover" => SmaCrossover,
 }

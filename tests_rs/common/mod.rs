@@ -198,7 +198,9 @@ pub fn run_registered(cfg: &RunConfig, specs: &MarketSpecs, setup: &EngineSetup)
         name: &cfg.strategy_name,
         params: &cfg.strategy_parameters,
         bars: setup.bars,
+        start_index: setup.start_index,
         spec: &specs.symbol,
+        extras: Default::default(),
     };
     strategy::with_strategy(&input, RunVisitor(setup))
 }

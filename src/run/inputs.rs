@@ -1,0 +1,41 @@
+//! What a run reads besides its config and data files: a signals frame's columns and the
+//! caller's own strategy, with what identifies them in `meta.json`.
+
+use serde::Serialize;
+
+use crate::strategy::{Extras, SignalColumns, UserStrategy};
+
+#[derive(Default)]
+pub struct RunInputs<'a> {
+    pub signals: Option<&'a SignalColumns<'a>>,
+    pub user: Option<&'a (dyn UserStrategy + Sync)>,
+    /// What the caller's strategy is (e.g. its class and a hash of its source).
+    pub user_identity: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl<'a> RunInputs<'a> {
+    pub fn extras(&self) -> Extras<'a> {
+        Extras { signals: self.signals, user: self.user }
+    }
+
+    /// `meta.json.inputs`, when the run had any.
+    pub fn record(&self) -> Option<InputsRecord<'_>> {
+        let signals = self.signals.map(|s| SignalsRecord { sha256: s.sha256(), rows: s.rows() });
+        (signals.is_some() || self.user_identity.is_some())
+            .then_some(InputsRecord { signals, strategy: self.user_identity.as_ref() })
+    }
+}
+
+#[derive(Serialize)]
+pub struct InputsRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<SignalsRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Serialize)]
+pub struct SignalsRecord {
+    pub sha256: String,
+    pub rows: usize,
+}
