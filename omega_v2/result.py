@@ -75,10 +75,17 @@ class RunResult:
 
     @property
     def equity(self) -> Any:
-        """Equity per bar as a pandas DataFrame indexed by UTC timestamp."""
+        """Equity per bar (or per UTC day with `outputs.equity = "daily"`) as a pandas DataFrame
+        indexed by UTC timestamp."""
         import pandas as pd
 
-        frame = pd.read_csv(self.run_dir / "equity.csv")
+        path = self.run_dir / "equity.csv"
+        if not path.is_file():
+            raise ValueError(
+                f'run {self.run_id} wrote no equity.csv (outputs.equity = "none"); its metrics come from the '
+                'per-bar curve all the same. Set outputs.equity to "bar" or "daily" to keep the curve'
+            )
+        frame = pd.read_csv(path)
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
         return frame.set_index("timestamp")
 

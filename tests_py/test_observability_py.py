@@ -271,8 +271,11 @@ def test_secrets_in_accepted_configs_reach_no_file(
 ) -> None:
     run = week_run("redact-ok", {**overrides, "rng_seed": SEED})
     assert run.meta["seed"] == SEED
-    assert _hits(omega_var_dir, files_under, SECRET) == []
-    assert _hits(omega_var_dir, files_under, str(SEED)) == ["results/backtests/redact-ok/meta.json"]
+    # config.json is the config as run (for replays), an artefact like the config file itself:
+    # values the config holds may be there, and nowhere else.
+    config_json = "results/backtests/redact-ok/config.json"
+    assert set(_hits(omega_var_dir, files_under, SECRET)) <= {config_json}
+    assert _hits(omega_var_dir, files_under, str(SEED)) == [config_json, "results/backtests/redact-ok/meta.json"]
     out, err = capfd.readouterr()
     for text in (caplog.text, out, err):
         assert SECRET.lower() not in text.lower() and str(SEED) not in text
@@ -306,7 +309,7 @@ def test_secrets_in_rejected_values_reach_no_message(
     assert _hits(omega_var_dir, files_under, SECRET) == []
 
 
-def test_seed_drawn_in_prod_appears_only_in_meta(
+def test_seed_drawn_in_prod_appears_only_in_meta_and_the_replay_config(
     week_run: Any, omega_var_dir: Path, files_under: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     prod_runs = [week_run(f"prod-seed-{i}", {"run_mode": "prod", "rng_seed": None}) for i in range(2)]
@@ -314,7 +317,9 @@ def test_seed_drawn_in_prod_appears_only_in_meta(
     assert all(isinstance(s, int) for s in seeds) and seeds[0] != seeds[1]  # OS entropy, 63 bits
     for run, seed in zip(prod_runs, seeds, strict=True):
         hits = _hits(omega_var_dir, files_under, str(seed))
-        assert hits == [f"results/backtests/{run.run_id}/meta.json"]
+        run_dir = f"results/backtests/{run.run_id}"
+        assert hits == [f"{run_dir}/config.json", f"{run_dir}/meta.json"]
+        assert json.loads((run.run_dir / "config.json").read_text())["rng_seed"] == seed
         assert str(seed) not in caplog.text
 
 

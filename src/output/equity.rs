@@ -1,4 +1,5 @@
-//! `equity.csv`: one row per primary bar, written with zmij/itoa (the file has a row per bar,
+//! `equity.csv`: one row per primary bar (or per UTC day with `outputs.equity = "daily"`),
+//! written with zmij/itoa (the file has a row per bar,
 //! so formatting cost matters; zmij is serde_json's shortest round-trip float formatter, so
 //! the CSV and the JSON artefacts print floats alike). Drawdown is the ratio to the high water,
 //! as in the metrics.
@@ -6,20 +7,23 @@
 use std::io::{self, Write};
 
 use crate::metrics::drawdowns;
-use crate::timefmt::{write_iso, NANOS_PER_DAY};
+use crate::timefmt::{day_of, write_iso, NANOS_PER_DAY};
 
 pub const HEADER: &str = "timestamp,timestamp_ns,equity,balance,drawdown,high_water\n";
 
 /// Rows between two polls of `cancelled` (long files must stay interruptible).
 const CANCEL_CHECK_ROWS: usize = 65_536;
 
-/// Writes all rows; stops early with `ErrorKind::Interrupted` when `cancelled` says so.
+/// Writes the rows `daily` selects (every bar, or the last bar of each UTC day), with high water
+/// and drawdown over every bar either way; stops early with `ErrorKind::Interrupted` when
+/// `cancelled` says so.
 pub fn write_equity<W: Write>(
     w: &mut W,
     time_ns: &[i64],
     equity: &[f64],
     balance: &[f64],
     initial_balance: f64,
+    daily: bool,
     cancelled: &dyn Fn() -> bool,
 ) -> io::Result<()> {
     w.write_all(HEADER.as_bytes())?;
@@ -29,6 +33,9 @@ pub fn write_equity<W: Write>(
     for (i, (hwm, dd)) in drawdowns(equity, initial_balance).enumerate() {
         if i % CANCEL_CHECK_ROWS == CANCEL_CHECK_ROWS - 1 && cancelled() {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "run cancelled"));
+        }
+        if daily && time_ns.get(i + 1).is_some_and(|&next| day_of(next) == day_of(time_ns[i])) {
+            continue;
         }
         w.write_all(stamp.format(time_ns[i]).as_bytes())?;
         w.write_all(b",")?;
@@ -98,7 +105,7 @@ mod tests {
     fn rows_with_drawdown_and_high_water() {
         let mut out = Vec::new();
         let t = [0, 60_000_000_000, 120_000_000_000];
-        write_equity(&mut out, &t, &[100.0, 110.0, 99.0], &[100.0, 100.0, 99.0], 100.0, &|| false).unwrap();
+        write_equity(&mut out, &t, &[100.0, 110.0, 99.0], &[100.0, 100.0, 99.0], 100.0, false, &|| false).unwrap();
         let text = String::from_utf8(out).unwrap();
         // bar 2: hwm 110, dd 11 -> 0.1
         assert_eq!(
@@ -107,6 +114,21 @@ mod tests {
              1970-01-01T00:00:00Z,0,100.0,100.0,0.0,100.0\n\
              1970-01-01T00:01:00Z,60000000000,110.0,100.0,0.0,110.0\n\
              1970-01-01T00:02:00Z,120000000000,99.0,99.0,0.1,110.0\n"
+        );
+    }
+
+    #[test]
+    fn daily_rows_are_each_days_last_bar_with_the_high_water_of_every_bar() {
+        let (day, hour) = (NANOS_PER_DAY, 3_600_000_000_000);
+        // day 0: 100, 120 (high water), 90; day 1: 95, 110 -> rows of bars 2 and 4
+        let t = [0, hour, 2 * hour, day, day + hour];
+        let mut out = Vec::new();
+        write_equity(&mut out, &t, &[100.0, 120.0, 90.0, 95.0, 110.0], &[100.0; 5], 100.0, true, &|| false).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "timestamp,timestamp_ns,equity,balance,drawdown,high_water\n\
+             1970-01-01T02:00:00Z,7200000000000,90.0,100.0,0.25,120.0\n\
+             1970-01-02T01:00:00Z,90000000000000,110.0,100.0,0.08333333333333333,120.0\n"
         );
     }
 }

@@ -1,9 +1,10 @@
 //! The `write` phase: every artefact of a run into its staging directory (the caller commits
 //! it), and the provenance record `meta.json`.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::RunConfig;
+use crate::config::{EquityOutput, RunConfig};
 use crate::engine::{self, Counters, EngineOutput};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::metrics::Metrics;
@@ -16,6 +17,8 @@ use super::{RunContext, RunInputs};
 
 /// What the artefacts are written from.
 pub struct RunRecord<'a> {
+    /// The normalised config exactly as the run received it (`config.json`, for replays).
+    pub config_json: &'a str,
     pub cfg: &'a RunConfig,
     pub ctx: &'a RunContext,
     /// The allowlisted config fields (the only ones meta.json and logs may show).
@@ -26,8 +29,9 @@ pub struct RunRecord<'a> {
     pub metrics: &'a Metrics,
 }
 
-/// Writes `trades.json`, `equity.csv`, `metrics.json` and `meta.json` into `dir`. Only this
-/// thread may poll `cancelled` (it can reach into Python).
+/// Writes `trades.json`, `equity.csv` (unless `outputs.equity` is `none`), `metrics.json`,
+/// `config.json` and `meta.json` into `dir`. Only this thread may poll `cancelled` (it can reach
+/// into Python).
 pub fn write(dir: &StagingDir, rec: &RunRecord, cancelled: &dyn Fn() -> bool) -> Result<()> {
     let (bars, out) = (&rec.market.loaded.bars, rec.out);
     let times = &bars.time_ns[rec.market.start_index..];
@@ -43,12 +47,19 @@ pub fn write(dir: &StagingDir, rec: &RunRecord, cancelled: &dyn Fn() -> bool) ->
     };
     let (symbol, trades) = (&rec.cfg.symbol, &out.trades);
     let initial_balance = rec.cfg.account.initial_balance;
+    let rows = rec.cfg.outputs.equity;
     let (trades_written, equity_written) = std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
             dir.write_file("trades.json", |w| write_trades(w, trades, symbol, &|| stop.load(Ordering::Relaxed)))
         });
-        let equity =
-            dir.write_file("equity.csv", |w| write_equity(w, times, &out.equity, &out.balance, initial_balance, &poll));
+        let daily = rows == EquityOutput::Daily;
+        let equity = (rows != EquityOutput::None)
+            .then(|| {
+                dir.write_file("equity.csv", |w| {
+                    write_equity(w, times, &out.equity, &out.balance, initial_balance, daily, &poll)
+                })
+            })
+            .unwrap_or(Ok(()));
         (worker.join(), equity)
     });
     // An interrupted write fails with an I/O error; cancellation is the cause to report.
@@ -58,6 +69,8 @@ pub fn write(dir: &StagingDir, rec: &RunRecord, cancelled: &dyn Fn() -> bool) ->
     trades_written.map_err(|_| EngineError::new(ErrorCode::InternalPanic, "writing trades.json panicked"))??;
     equity_written?;
     output::write_json(dir, "metrics.json", rec.metrics)?;
+    // An artefact, never logged: the config holds values that only the allowlist may show.
+    dir.write_file("config.json", |w| writeln!(w, "{}", rec.config_json.trim_end()))?;
     output::write_json(dir, "meta.json", &meta_of(rec, &out.counters))
 }
 

@@ -101,6 +101,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &
     let allowlisted = observability::allowlisted(&parsed.value);
     let cancelled = || hooks.cancelled();
     let phases = Phases {
+        config_json,
         cfg,
         ctx,
         paths: &paths,
@@ -124,6 +125,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &
 }
 
 struct Phases<'a> {
+    config_json: &'a str,
     cfg: &'a RunConfig,
     ctx: &'a RunContext,
     paths: &'a RunPaths,
@@ -164,6 +166,7 @@ impl Phases<'_> {
         timed(&mut timings.write_ns, || {
             let _s = info_span!("write", component = "output", phase = "finalize").entered();
             let record = RunRecord {
+                config_json: self.config_json,
                 cfg: self.cfg,
                 ctx: self.ctx,
                 allowlisted: self.allowlisted,
