@@ -50,20 +50,24 @@ _LAZY = {
     "LoadedConfig": "omega_v2.config",
     "RunResult": "omega_v2.result",
     "example_config_path": "omega_v2.config",
+    "explain": "omega_v2.trade_story",
     "load_config": "omega_v2.config",
     "load_run": "omega_v2.result",
     "new_run_id": "omega_v2.runner",
+    "replay": "omega_v2.replays",
     "run": "omega_v2.runner",
-    "sweep": "omega_v2.sweep",
+    "sweep": "omega_v2.sweeps",
 }
 
 if TYPE_CHECKING:
     from omega_v2.config import LoadedConfig, example_config_path, load_config
     from omega_v2.market import Market
+    from omega_v2.replays import replay
     from omega_v2.result import RunResult, load_run
     from omega_v2.runner import CancelToken, new_run_id, run
     from omega_v2.strategy import Bars, Enter, Exit, Reverse, Strategy
-    from omega_v2.sweep import sweep
+    from omega_v2.sweeps import sweep
+    from omega_v2.trade_story import explain
 
 
 def __getattr__(name: str) -> Any:
@@ -98,9 +102,11 @@ __all__ = [
     "Strategy",
     "StrategyError",
     "example_config_path",
+    "explain",
     "load_config",
     "load_run",
     "new_run_id",
+    "replay",
     "run",
     "sweep",
 ]

@@ -206,6 +206,19 @@ def run(
     is committed) and is re-raised unchanged. `signals` is an `omega_v2.signals.Signals`,
     `strategy` an `omega_v2.Strategy` instance initialised with `strategy_params`."""
 
+def explain(
+    config_json: str,
+    *,
+    data_root: str | PathLike[str],
+    trade: int,
+    signals: Any = None,
+    strategy: Any = None,
+    strategy_params: Any = None,
+) -> str:
+    """Re-runs a normalised config in memory (no artefacts, no logs) and returns, as JSON, the
+    story of trade `trade` (1-based): the bars and signal that opened it, sizing, every fill
+    with its bid/ask and costs, and what closed it. Raises ConfigError when there is no such trade."""
+
 def check_config(config_json: str) -> None:
     """Every check of a normalised config that needs no market data (raises ConfigError)."""
 

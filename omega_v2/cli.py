@@ -86,11 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     synth.set_defaults(handler=_synth)
 
-    from omega_v2 import bench, profile_diff, run_diff
+    from omega_v2 import bench, profile_diff, replays, run_diff, trade_story
 
     bench.add_parser(sub)
     profile_diff.add_parser(sub)
     run_diff.add_parser(sub)
+    trade_story.add_parser(sub)
+    replays.add_parser(sub)
     return parser
 
 

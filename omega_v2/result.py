@@ -133,6 +133,14 @@ class RunResult:
             axes[2].set(title="engine phases", xlabel="ms")
         return fig
 
+    def explain(self, trade: int, **inputs: Any) -> Any:
+        """The story of trade `trade` (0-based, as in :attr:`trades`): signal, gates, fill, stop
+        moves, exit check and PnL. Pass the run's `data=`, `signals=`, `strategy=` again when it
+        had them. Returns an :class:`omega_v2.trade_story.TradeStory` (printable)."""
+        from omega_v2.trade_story import explain
+
+        return explain(self.run_dir, trade, **inputs)
+
     def _json(self, name: str) -> Any:
         return json.loads((self.run_dir / name).read_text(encoding="utf-8"))
 

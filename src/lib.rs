@@ -11,6 +11,7 @@ pub mod domain;
 pub mod engine;
 pub mod error;
 pub mod execution;
+pub mod explain;
 pub mod indicators;
 pub mod layout;
 pub mod market;

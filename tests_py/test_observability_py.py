@@ -27,7 +27,7 @@ PY_LINE = re.compile(
     r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z (DEBUG|INFO|WARNING|ERROR|CRITICAL) \[run_id=(\S+)\] (\S+): "
 )
 # Python modules of the package that log; a Rust target would read `omega_v2.run`, `omega_v2.engine`...
-PYTHON_LOGGERS = {"omega_v2.runner", "omega_v2.config", "omega_v2.logs", "omega_v2.sweep", "omega_v2.cli"}
+PYTHON_LOGGERS = {"omega_v2.runner", "omega_v2.config", "omega_v2.logs", "omega_v2.sweeps", "omega_v2.cli"}
 
 
 @pytest.fixture

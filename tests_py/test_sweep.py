@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 import omega_v2
-from omega_v2.sweep import expand_grid, sweep
+from omega_v2.sweeps import expand_grid, sweep
 
 GRID = {"strategy_parameters.z_score_long": [-2.0, -2.5], "strategy_parameters.z_score_short": [2.0, 2.5]}
 

@@ -17,8 +17,8 @@ use crate::datasets::{self, SynthRequest};
 use crate::error::{ErrorCode, ErrorKind};
 use crate::layout::{self, RunPaths};
 use crate::output::meta::GitInfo;
-use crate::run::{execute, preflight, Headline, RunContext, RunInputs, Summary};
-use crate::strategy::UserStrategy;
+use crate::run::{execute, explain as explain_trade, preflight, Headline, RunContext, RunInputs, Summary};
+use crate::strategy::{SignalColumns, UserStrategy};
 
 static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
@@ -76,10 +76,61 @@ fn run(
         failure.unwrap_or_else(|| {
             let err = to_py_err(py, &e, Some(&ctx.run_id));
             // A strategy's own exception stays reachable (and in dev tracebacks) as the cause.
-            err.set_cause(py, user.as_ref().and_then(PyUserStrategy::take_failure));
+            err.set_cause(py, user.and_then(|u| u.take_failure()));
             err
         })
     })
+}
+
+/// The story of trade `trade` (0-based, as in trades.json) of a rerun of `config_json`, as JSON.
+#[pyfunction]
+#[pyo3(signature = (config_json, *, data_root, trade, signals=None, strategy=None, strategy_params=None))]
+fn explain(
+    py: Python<'_>,
+    config_json: &str,
+    data_root: PathBuf,
+    trade: usize,
+    signals: Option<&Bound<'_, PyAny>>,
+    strategy: Option<Py<PyAny>>,
+    strategy_params: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    let held = HeldInputs::of(py, signals, strategy, strategy_params)?;
+    let columns = held.signals.as_ref().map(SignalBuffers::columns);
+    let inputs = held.inputs(columns.as_ref());
+    let story = py.detach(|| explain_trade(config_json, &data_root, &inputs, trade));
+    story.map(|v| v.to_string()).map_err(|e| {
+        let err = to_py_err(py, &e, None);
+        err.set_cause(py, held.user.as_ref().and_then(PyUserStrategy::take_failure));
+        err
+    })
+}
+
+/// The Python inputs of a run, held (buffers, the strategy object) for the call.
+struct HeldInputs {
+    signals: Option<SignalBuffers>,
+    user: Option<PyUserStrategy>,
+}
+
+impl HeldInputs {
+    fn of(
+        py: Python<'_>,
+        signals: Option<&Bound<'_, PyAny>>,
+        strategy: Option<Py<PyAny>>,
+        params: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        Ok(Self {
+            signals: signals.map(SignalBuffers::of).transpose()?,
+            user: strategy.map(|s| PyUserStrategy::new(py, s, params.unwrap_or_else(|| py.None()))).transpose()?,
+        })
+    }
+
+    fn inputs<'a>(&'a self, columns: Option<&'a SignalColumns<'a>>) -> RunInputs<'a> {
+        RunInputs {
+            signals: columns,
+            user: self.user.as_ref().map(|u| u as &(dyn UserStrategy + Sync)),
+            user_identity: None,
+        }
+    }
 }
 
 /// Every check of a normalised config that needs no market data (what `validate` runs).
@@ -237,6 +288,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     for function in [
         wrap_pyfunction!(run, m)?,
         wrap_pyfunction!(check_config, m)?,
+        wrap_pyfunction!(explain, m)?,
         wrap_pyfunction!(validate_run_id, m)?,
         wrap_pyfunction!(new_run_id, m)?,
         wrap_pyfunction!(resolve_var_dir, m)?,

@@ -10,9 +10,11 @@
 
 mod gates;
 mod ledger;
+mod observer;
 mod setup;
 
 pub use gates::{Blocked, EntryGates};
+pub use observer::{Fill, Observer, Unobserved};
 pub use setup::{pip_buffer_factor, EngineSetup, QuoteConversion};
 
 use serde::Serialize;
@@ -77,8 +79,9 @@ struct PendingOrder {
 }
 
 /// Mutable state of one run.
-struct Book<'a> {
+struct Book<'a, O> {
     setup: &'a EngineSetup<'a>,
+    observer: O,
     position: Option<Position>,
     pending: Option<PendingOrder>,
     ledger: Ledger,
@@ -94,7 +97,17 @@ struct Book<'a> {
 }
 
 /// Runs `strategy` over the bars. `cancelled` is polled every few thousand bars.
-pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn() -> bool) -> Result<EngineOutput> {
+pub fn run<S: Strategy>(strategy: S, setup: &EngineSetup, cancelled: &dyn Fn() -> bool) -> Result<EngineOutput> {
+    run_observed(strategy, setup, cancelled, Unobserved).map(|(out, _)| out)
+}
+
+/// [`run`] telling `observer` what happens; returns it with the output.
+pub fn run_observed<S: Strategy, O: Observer>(
+    mut strategy: S,
+    setup: &EngineSetup,
+    cancelled: &dyn Fn() -> bool,
+    observer: O,
+) -> Result<(EngineOutput, O)> {
     let bars = setup.bars;
     let n = bars.len();
     if setup.start_index >= n {
@@ -103,6 +116,7 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
     let rows = n - setup.start_index;
     let mut book = Book {
         setup,
+        observer,
         position: None,
         pending: None,
         ledger: Ledger::default(),
@@ -144,10 +158,10 @@ pub fn run<S: Strategy>(mut strategy: S, setup: &EngineSetup, cancelled: &dyn Fn
     // Exits happen in bar order, so trades are already sorted by exit time; keep it stable.
     book.trades.sort_by_key(|tr| tr.exit_time_ns);
     let (balance, equity) = book.ledger.columns(setup);
-    Ok(EngineOutput { trades: book.trades, equity, balance, counters: book.counters, stop_out })
+    Ok((EngineOutput { trades: book.trades, equity, balance, counters: book.counters, stop_out }, book.observer))
 }
 
-impl Book<'_> {
+impl<O: Observer> Book<'_, O> {
     // The per-bar steps are inlined into the loop: most bars do nothing in most of them.
     #[inline(always)]
     fn step<S: Strategy>(&mut self, strategy: &mut S, t: usize) {
@@ -218,6 +232,7 @@ impl Book<'_> {
         setup.manager.adjust_stop(p, close);
         if p.stop_loss != before {
             debug!(target: "omega_v2::execution", bar = t, stop_loss = p.stop_loss, kind = ?p.stop_loss_kind, "stop moved");
+            self.observer.stop_moved(t, before, p);
             self.counters.stop_moves += 1;
             self.counters.events_processed += 1;
         }
@@ -266,7 +281,9 @@ impl Book<'_> {
         if self.position.is_some() {
             return;
         }
+        self.observer.entry_signal(t, &signal);
         if let Some(blocked) = self.gate(t) {
+            self.observer.entry_blocked(t, blocked);
             let counter = match blocked {
                 Blocked::Session => &mut self.counters.blocked_session,
                 Blocked::News => &mut self.counters.blocked_news,
@@ -285,6 +302,7 @@ impl Book<'_> {
                 self.open(t, signal, price);
             }
             OrderKind::Limit | OrderKind::Stop => {
+                self.observer.order_placed(t, &signal);
                 if self.pending.replace(PendingOrder { signal }).is_some() {
                     self.counters.orders_cancelled += 1;
                 }
@@ -314,6 +332,7 @@ impl Book<'_> {
                 lots
             }
             SizeDecision::Reject(why) => {
+                self.observer.entry_rejected(t, why);
                 self.count_rejection(why);
                 debug!(target: "omega_v2::execution", bar = t, reason = why.as_str(), direction = signal.direction.as_str(), "entry rejected");
                 return;
@@ -340,6 +359,9 @@ impl Book<'_> {
             scenario_id: signal.scenario_id,
             snapshot: signal.snapshot,
         });
+        if let Some(p) = &self.position {
+            self.observer.opened(t, &Fill { price, slippage: fill - price, fee: entry_fee, rate }, p);
+        }
     }
 
     fn count_rejection(&mut self, why: Rejection) {
@@ -396,6 +418,7 @@ impl Book<'_> {
         debug!(target: "omega_v2::execution", bar = t, direction = trade.direction.as_str(),
             reason = trade.reason.as_str(), entry_price = trade.entry_price, exit_price = trade.exit_price, size = trade.size,
             result = trade.result, fees = trade.fees, "trade closed");
+        self.observer.closed(t, &Fill { price, slippage: fill - price, fee: exit_fee, rate }, &trade);
         self.trades.push(trade);
     }
 }

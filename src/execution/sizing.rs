@@ -30,7 +30,7 @@ pub enum SizeDecision {
     Reject(Rejection),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Sizer {
     risk_per_trade: f64,
     contract_size: f64,
@@ -72,14 +72,21 @@ impl Sizer {
                 return SizeDecision::Reject(Rejection::StopTooClose);
             }
         }
-        let raw = match (sizing, stop_loss) {
-            (Sizing::Lots(lots), _) => lots,
+        match self.raw_lots(sizing, fill, stop_loss, quote_to_account) {
+            Some(raw) => self.quantise(raw),
+            None => SizeDecision::Reject(Rejection::InvalidStop),
+        }
+    }
+
+    /// Lots before flooring to the volume step (risk sizing; for a fixed size, the size).
+    pub fn raw_lots(&self, sizing: Sizing, fill: f64, stop_loss: Option<f64>, quote_to_account: f64) -> Option<f64> {
+        match (sizing, stop_loss) {
+            (Sizing::Lots(lots), _) => Some(lots),
             (Sizing::Risk, Some(sl)) => {
-                self.risk_per_trade / ((fill - sl).abs() * self.contract_size * quote_to_account)
+                Some(self.risk_per_trade / ((fill - sl).abs() * self.contract_size * quote_to_account))
             }
-            (Sizing::Risk, None) => return SizeDecision::Reject(Rejection::InvalidStop),
-        };
-        self.quantise(raw)
+            (Sizing::Risk, None) => None,
+        }
     }
 
     /// Floors to the volume step (the epsilon absorbs binary noise such as 0.07/0.01 = 6.999..),

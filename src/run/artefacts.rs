@@ -53,13 +53,12 @@ pub fn write(dir: &StagingDir, rec: &RunRecord, cancelled: &dyn Fn() -> bool) ->
             dir.write_file("trades.json", |w| write_trades(w, trades, symbol, &|| stop.load(Ordering::Relaxed)))
         });
         let daily = rows == EquityOutput::Daily;
-        let equity = (rows != EquityOutput::None)
-            .then(|| {
-                dir.write_file("equity.csv", |w| {
-                    write_equity(w, times, &out.equity, &out.balance, initial_balance, daily, &poll)
-                })
-            })
-            .unwrap_or(Ok(()));
+        let equity = match rows {
+            EquityOutput::None => Ok(()),
+            _ => dir.write_file("equity.csv", |w| {
+                write_equity(w, times, &out.equity, &out.balance, initial_balance, daily, &poll)
+            }),
+        };
         (worker.join(), equity)
     });
     // An interrupted write fails with an I/O error; cancellation is the cause to report.

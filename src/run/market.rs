@@ -9,7 +9,9 @@ use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 use crate::specs::MarketSpecs;
 
-use super::{Preflight, RunContext};
+use std::path::Path;
+
+use super::Preflight;
 
 pub struct RunMarket {
     pub loaded: LoadedData,
@@ -32,10 +34,10 @@ impl RunMarket {
 }
 
 /// Loads and validates everything the run reads, polling `cancelled` between the steps.
-pub fn load(cfg: &RunConfig, pre: Preflight, ctx: &RunContext, cancelled: &dyn Fn() -> bool) -> Result<RunMarket> {
+pub fn load(cfg: &RunConfig, pre: Preflight, data_root: &Path, cancelled: &dyn Fn() -> bool) -> Result<RunMarket> {
     let Preflight { specs, news_blackouts } = pre;
     let request = LoadRequest {
-        root: &ctx.data_root,
+        root: data_root,
         symbol: &cfg.symbol,
         timeframe: cfg.timeframes.primary,
         start_ns: cfg.start_ns()?,

@@ -1,0 +1,131 @@
+"""What a finished run recorded about its inputs, and whether the inputs at hand are still those:
+the base of replaying and explaining a run from its run_id.
+
+A run directory keeps the normalised config it ran (`config.json`) and, in `meta.json`, the
+sha256 of every data file and specs file it read (`dataset.files`, `dataset.specs`), or the
+digests of in-memory frames, and the identity of a user strategy and of a signals frame. Data
+files are checked here before anything runs: a changed file is named with both hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from omega_v2 import paths
+from omega_v2.errors import Code, ConfigError, DataError
+
+#: Files of an in-memory frame carry this suffix in the manifest instead of a file extension.
+FRAME_SUFFIX = ".frame"
+_PACKAGED = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    run_dir: Path
+    meta: dict[str, Any]
+    config_json: str
+
+    @property
+    def run_id(self) -> str:
+        return self.meta["run_id"]
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        return self.meta["dataset"]["files"] + [
+            f for tf in self.meta["dataset"].get("additional_timeframes", []) for f in tf["files"]
+        ]
+
+    @property
+    def in_memory(self) -> bool:
+        return any(f["name"].endswith(FRAME_SUFFIX) for f in self.files)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.meta.get("inputs") or {}
+
+
+def recorded(run: str | os.PathLike[str], var_dir: str | os.PathLike[str] | None = None) -> RecordedRun:
+    """The record of a finished run (a run_id under the var dir, or its directory)."""
+    run_dir = paths.resolve_run(run, paths.var_dir(var_dir))
+    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    config = run_dir / "config.json"
+    if not config.is_file():
+        raise ConfigError(
+            f"run {meta['run_id']} has no config.json (it was made by an older omega-v2), so it cannot be rerun "
+            "exactly; run its config file again instead",
+            code=Code.CONFIG_FILE_NOT_FOUND,
+            context={"file": str(config)},
+        )
+    return RecordedRun(run_dir, meta, config.read_text(encoding="utf-8").strip())
+
+
+def data_root(run: RecordedRun, override: str | os.PathLike[str] | None) -> Path:
+    """Where the run's data files are now (`override`, else where the run read them), after
+    checking each one and the specs files against the run's manifest. Nothing is read but the
+    files' bytes."""
+    files = [f for f in run.files if not f["name"].endswith(FRAME_SUFFIX)]
+    symbol = run.meta["dataset"]["symbol"]
+    root = Path(override) if override else (Path(files[0]["path"]).parent.parent if files else Path("."))
+    for recorded_file in files:
+        _check(root / symbol / recorded_file["name"], recorded_file["sha256"], "data file")
+    for spec in run.meta["dataset"]["specs"]:
+        name = spec["name"]
+        path = _PACKAGED / Path(name).name if name.startswith("omega_v2/data/") else Path(name)
+        _check(path, spec["sha256"], "specs file")
+    return root
+
+
+def _check(path: Path, expected: str, what: str) -> None:
+    try:
+        actual = _sha256(path)
+    except OSError as e:
+        raise DataError(
+            f"{what} {path} of the run cannot be read: {e.strerror or e}; pass --data-root (data_root=) where the "
+            "data is now",
+            code=Code.DATA_MISSING_FILE,
+            context={"file": str(path)},
+        ) from None
+    if actual != expected:
+        raise DataError(
+            f"{what} {path} changed since the run: sha256 {actual} now, {expected} in the run's manifest; "
+            "nothing was run",
+            code=Code.DATA_CHANGED,
+            context={"file": str(path), "recorded_sha256": expected, "sha256": actual},
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_strategy(run: RecordedRun, strategy: Any) -> None:
+    """A run of a user strategy is rerun only with the same class and source."""
+    recorded_identity = run.inputs.get("strategy")
+    if recorded_identity is None:
+        return
+    if strategy is None:
+        raise ConfigError(
+            f"run {run.run_id} traded the Python strategy {recorded_identity['class']}; pass it as strategy= "
+            "(from Python: omega_v2.replay(run_id, strategy=...))",
+            code=Code.CONFIG_STRATEGY,
+            context={"field": "strategy"},
+        )
+    from omega_v2.strategy import identity, instantiate
+
+    now = identity(instantiate(strategy))
+    if now["sha256"] != recorded_identity["sha256"]:
+        raise DataError(
+            f"strategy {now['class']} is not the one the run traded: its {now['of']} sha256 is {now['sha256']}, the "
+            f"run recorded {recorded_identity['sha256']} for {recorded_identity['class']}",
+            code=Code.DATA_CHANGED,
+            context={"field": "strategy"},
+        )

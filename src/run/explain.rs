@@ -1,0 +1,56 @@
+//! `explain`: one trade's story from a rerun of a run's loop (its data, strategy and execution
+//! model, without logs or artefacts; see [`crate::explain`]).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{market, preflight, RunInputs};
+use crate::config::RunConfig;
+use crate::engine::{self, EngineSetup};
+use crate::error::{EngineError, ErrorCode, Result};
+use crate::explain::Explainer;
+use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
+
+/// The story of trade `trade` (0-based, in exit order as in trades.json) of a run of
+/// `config_json` on the data under `data_root` (or the in-memory inputs).
+pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -> Result<Value> {
+    let cfg = RunConfig::from_json(config_json)?;
+    let pre = preflight(&cfg)?;
+    let market = market::load(&cfg, pre, data_root, &|| false)?;
+    let bars = &market.loaded.bars;
+    let setup = EngineSetup::new(&cfg, &market.specs, bars, market.start_index, market.news_blackouts.clone(), false)?;
+    let input = StrategyInput {
+        name: &cfg.strategy_name,
+        params: &cfg.strategy_parameters,
+        bars,
+        start_index: market.start_index,
+        spec: &market.specs.symbol,
+        extras: inputs.extras(),
+    };
+    strategy::with_strategy(&input, Tell { setup: &setup, trade })?
+}
+
+struct Tell<'a> {
+    setup: &'a EngineSetup<'a>,
+    trade: usize,
+}
+
+impl StrategyVisitor for Tell<'_> {
+    type Output = Result<Value>;
+
+    fn visit<S: Strategy>(self, strategy: S) -> Self::Output {
+        let explainer = Explainer::new(self.setup, self.trade, strategy.cooldown_bars());
+        let (_, explainer) = engine::run_observed(strategy, self.setup, &|| false, explainer)?;
+        explainer.story().map_err(|trades| {
+            EngineError::new(
+                ErrorCode::ConfigInvalid,
+                format!(
+                    "the run has {trades} trades, so there is no trade {} (trades are numbered from 0)",
+                    self.trade
+                ),
+            )
+            .with("field", "trade")
+        })
+    }
+}
