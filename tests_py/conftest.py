@@ -68,6 +68,20 @@ def example_dict() -> dict[str, Any]:
     return json.loads(omega_v2.example_config_path().read_text(encoding="utf-8"))
 
 
+# The suite's base: the example with its trade-dense original strategy settings (no sessions, z +-2,
+# no cooldown), so that short test windows trade often; the example itself is tuned for a newcomer.
+TRADE_DENSE = {
+    "sessions": None,
+    "strategy_parameters": {
+        "window_length": 20,
+        "atr_mult": 2.0,
+        "z_score_long": -2.0,
+        "z_score_short": 2.0,
+        "cooldown_bars": 0,
+    },
+}
+
+
 @pytest.fixture(scope="session")
 def make_config(example_dict: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """`make_config(overrides=None, **top_level)` -> a new config dict derived from the example.
@@ -78,7 +92,7 @@ def make_config(example_dict: dict[str, Any]) -> Callable[..., dict[str, Any]]:
     """
 
     def _make(overrides: Mapping[str, Any] | None = None, **top_level: Any) -> dict[str, Any]:
-        return _merge(_merge(example_dict, overrides or {}), top_level)
+        return _merge(_merge(_merge(example_dict, TRADE_DENSE), overrides or {}), top_level)
 
     return _make
 

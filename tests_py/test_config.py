@@ -1127,8 +1127,12 @@ def test_example_config() -> None:
     )
     assert n["timeframes"]["primary"] == "M5"
     assert n["warmup_bars"] == 500
-    assert n["strategy_parameters"] == MRZ_DEFAULTS
-    # The file spells out every default: it normalises to itself.
+    # Tuned for a first result a practitioner would accept: wider bands, sessions, a cooldown.
+    tuned = {"window_length": 48, "atr_mult": 3.0, "z_score_long": -3.0, "z_score_short": 3.0, "cooldown_bars": 12}
+    assert n["strategy_parameters"] == MRZ_DEFAULTS | tuned
+    assert n["sessions"] == [{"start": "07:00", "end": "17:00"}]
+    assert n["account"]["risk_per_trade"] / n["account"]["initial_balance"] == pytest.approx(0.01)
+    # The file spells out every field: it normalises to itself.
     assert n == json.loads(path.read_text(encoding="utf-8"))
     # Pinned: a change here changes every run id and golden file; update deliberately.
     # The example lists every field with its default, so its own canonical form is the hashed dump.

@@ -225,12 +225,13 @@ def test_determinism_in_process_and_fresh_process(
 
 
 def test_another_seed_changes_trades_through_slippage_jitter(
-    make_config: Any, example_data_root: Path, omega_run: Any, example: omega_v2.RunResult
+    make_config: Any, example_data_root: Path, omega_run: Any
 ) -> None:
-    assert example.meta["execution"]["costs_enabled"] is True
+    first = omega_run(make_config(rng_seed=42), data_root=example_data_root)
     same = omega_run(make_config(rng_seed=42), data_root=example_data_root)
     other = omega_run(make_config(rng_seed=7), data_root=example_data_root)
-    base = (example.run_dir / "trades.json").read_bytes()
+    assert first.meta["execution"]["costs_enabled"] is True and first.metrics["total_trades"] > 0
+    base = (first.run_dir / "trades.json").read_bytes()
     assert (same.run_dir / "trades.json").read_bytes() == base
     assert (other.run_dir / "trades.json").read_bytes() != base
     assert other.meta["seed"] == 7
@@ -336,7 +337,7 @@ def test_data_root_from_env_or_cwd_data(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     assert_same_artefacts: Any,
-    example: omega_v2.RunResult,
+    omega_run: Any,
 ) -> None:
     """SPEC 2: argument, else OMEGA_DATA_ROOT / OMEGA_DATA_PARQUET_ROOT, else ./data."""
     for name in ("OMEGA_DATA_ROOT", "OMEGA_DATA_PARQUET_ROOT"):
@@ -347,7 +348,7 @@ def test_data_root_from_env_or_cwd_data(
         (tmp_path / "data").symlink_to(example_data_root, target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     result = omega_v2.run(make_config(), var_dir=tmp_path / "var", run_id="env-root")
-    assert_same_artefacts(example, result)
+    assert_same_artefacts(omega_run(make_config(), data_root=example_data_root), result)
 
 
 def _blocked_results(var: Path) -> tuple[Path, str]:
@@ -389,8 +390,8 @@ def test_var_dir_under_a_regular_file_is_an_output_error(tmp_path: Path) -> None
 
 
 def test_disk_full_mid_write_leaves_nothing_half_written(tmp_path: Path, run_python: Any) -> None:
-    """RLIMIT_FSIZE makes any write past 100 kB fail (EFBIG) like a full disk: trades.json
-    (~200 kB) fails mid-file; logs stay below the limit."""
+    """RLIMIT_FSIZE makes any write past 100 kB fail (EFBIG) like a full disk: equity.csv of the
+    example (5,760 rows, ~640 kB) fails mid-file; trades.json and the logs stay below the limit."""
     var = tmp_path / "var"
     code = textwrap.dedent(
         f"""
@@ -407,6 +408,6 @@ def test_disk_full_mid_write_leaves_nothing_half_written(tmp_path: Path, run_pyt
     assert proc.returncode == 0, proc.stderr
     kind, code_, file = proc.stdout.strip().splitlines()[-1].split("|")
     assert kind == "OutputError" and code_.startswith("output.")
-    assert file.endswith("trades.json")
+    assert file.endswith("equity.csv")
     assert results_entries(var) == []
     assert '"run failed"' in (var / "logs" / "full-disk.jsonl").read_text()
