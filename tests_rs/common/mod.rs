@@ -21,7 +21,7 @@ use omega_v2::error::Result;
 use omega_v2::execution::{ExitReason, Trade};
 use omega_v2::market::{Bars, Ohlc};
 use omega_v2::specs::{self, ExecutionCosts, FeeModel, MarketSpecs};
-use omega_v2::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
+use omega_v2::strategy::{self, Extras, Strategy, StrategyInput, StrategyVisitor};
 use omega_v2::timefmt::{parse_date, NANOS_PER_MINUTE};
 use serde_json::{json, Value as Json};
 
@@ -194,13 +194,18 @@ impl StrategyVisitor for RunVisitor<'_> {
 
 /// Builds the config's strategy through the registry, as a run does, and runs it on `setup`.
 pub fn run_registered(cfg: &RunConfig, specs: &MarketSpecs, setup: &EngineSetup) -> Result<Ran> {
+    run_registered_with(cfg, specs, setup, Extras::default())
+}
+
+/// [`run_registered`] handing the strategy `extras` (a signals frame, a user strategy).
+pub fn run_registered_with(cfg: &RunConfig, specs: &MarketSpecs, setup: &EngineSetup, extras: Extras) -> Result<Ran> {
     let input = StrategyInput {
         name: &cfg.strategy_name,
         params: &cfg.strategy_parameters,
         bars: setup.bars,
         start_index: setup.start_index,
         spec: &specs.symbol,
-        extras: Default::default(),
+        extras,
     };
     strategy::with_strategy(&input, RunVisitor(setup))
 }
