@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use omega_v2::data::parquet::ParquetLayout;
 use omega_v2::data::synth::{self, SynthSpec};
@@ -907,46 +906,5 @@ fn every_single_byte_corruption_of_a_parquet_file_is_handled() {
             bytes[i] = value;
             load_bytes(Format::Parquet, &bytes);
         }
-    }
-}
-
-// ---- timing (printed, not asserted) -------------------------------------------------------
-
-/// Best of five loads (after one warm-up load) and the last result.
-fn best_load(req: &LoadRequest) -> (std::time::Duration, LoadedData) {
-    let mut loaded = data::load(req).unwrap();
-    let mut best = std::time::Duration::MAX;
-    for _ in 0..5 {
-        let t = Instant::now();
-        loaded = data::load(req).unwrap();
-        best = best.min(t.elapsed());
-    }
-    (best, loaded)
-}
-
-#[test]
-fn one_year_m1_load_timing() {
-    let (start, end) = (parse_date("2025-01-01").unwrap(), parse_date("2026-01-01").unwrap());
-    let m1 = synth::generate_m1(&SynthSpec::eurusd(start - 14 * NANOS_PER_DAY, end, 42));
-    for format in [Format::Parquet, Format::Csv] {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = synth::write_dataset(dir.path(), SYMBOL, Timeframe::M1, &m1, format).unwrap();
-        let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
-        let (best, loaded) = best_load(&request(dir.path(), start, end, 500));
-        let t = Instant::now();
-        for p in &paths {
-            data::sha256_file(p).unwrap();
-        }
-        let hashing = t.elapsed();
-        println!(
-            "one-year M1 {} pair: {} bars ({} warmup), {:.1} MB on disk; load best of 5 = {:.1} ms (sha256 of both files, overlapped on a second thread, alone takes {:.1} ms)",
-            format.extension(),
-            loaded.bars.len(),
-            loaded.first_trading_index,
-            bytes as f64 / 1e6,
-            best.as_secs_f64() * 1e3,
-            hashing.as_secs_f64() * 1e3,
-        );
-        assert_eq!(loaded.first_trading_index, 500);
     }
 }

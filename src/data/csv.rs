@@ -1,6 +1,7 @@
 //! CSV data files: `UTC time,Open,High,Low,Close,Volume` (found by name, any order, extra columns
-//! ignored). Read as raw byte records with hand-parsed timestamps and `str::parse::<f64>`; prices
-//! are parsed only for rows inside the window, and reading stops at the first row past it.
+//! ignored). Read as raw byte records with hand-parsed timestamps; prices are parsed straight
+//! from the bytes (`fast-float2`, correctly rounded like `str::parse`, which remains the fallback
+//! for padded fields) and only for rows inside the window; reading stops at the first row past it.
 
 use std::fs::File;
 use std::io::Write;
@@ -112,6 +113,9 @@ fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
 }
 
 fn parse_price(raw: &[u8], path: &Path, at: RowRef, column: &str) -> Result<f64> {
+    if let Ok(value) = fast_float2::parse::<f64, _>(raw) {
+        return Ok(value);
+    }
     std::str::from_utf8(raw).ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or_else(|| {
         row_error("data.bad_value", path, at, Some(column), format_args!("cannot parse number {:?}", shorten(raw)))
     })
@@ -177,6 +181,16 @@ mod tests {
         let mut s = String::new();
         write_timestamp(&mut s, ns);
         assert_eq!(s, "2025-03-07 21:59:00+00:00");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prices_parse_exactly_like_std(text in "[ ]?[-+]?[0-9]{0,3}[.]?[0-9]{0,20}([eE][-+]?[0-9]{1,3})?[ ]?|[-+]?(inf|NaN|infinity|nan|x)") {
+            let at = RowRef { row: 1, detail: RowDetail::Line(2) };
+            let ours = parse_price(text.as_bytes(), Path::new("f.csv"), at, "Open").ok();
+            let std = text.trim().parse::<f64>().ok();
+            proptest::prop_assert_eq!(ours.map(f64::to_bits), std.map(f64::to_bits), "{:?}", text);
+        }
     }
 
     #[test]

@@ -181,6 +181,11 @@ impl<'a> SideBuilder<'a> {
 
     /// [`Self::place_batch`] for one row: whether to keep it.
     pub fn place(&mut self, ns: i64, at: RowRef) -> Result<bool> {
+        if self.range_started && ns >= self.prev_ns && ns < self.window.end {
+            self.prev_ns = ns;
+            self.last_ns = Some(self.last_ns.map_or(ns, |l| l.max(ns)));
+            return Ok(true);
+        }
         Ok(!self.place_batch(&[ns], |_| at)?.is_empty())
     }
 
