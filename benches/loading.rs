@@ -15,7 +15,7 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use omega_v2::data::synth::{self, SynthSpec};
-use omega_v2::data::{self, Format, LoadRequest, Side};
+use omega_v2::data::{self, DataSource, Format, LoadRequest, Side};
 use omega_v2::market::{Bars, Timeframe};
 use omega_v2::timefmt::parse_date;
 
@@ -27,7 +27,8 @@ fn year() -> (i64, i64) {
 
 fn request(root: &Path) -> LoadRequest<'_> {
     let (start_ns, end_ns) = year();
-    LoadRequest { root, symbol: SYMBOL, timeframe: Timeframe::M1, start_ns, end_ns, warmup_bars: 0 }
+    let source = DataSource::Files { root };
+    LoadRequest { source, symbol: SYMBOL, timeframe: Timeframe::M1, start_ns, end_ns, warmup_bars: 0, pip_size: 1e-4 }
 }
 
 fn file_bytes(root: &Path, side: Side) -> u64 {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{error, info, info_span, warn};
 
 use crate::config::{Params, RunConfig};
-use crate::data::{self, LoadRequest, LoadedData};
+use crate::data::{self, DataSource, LoadRequest, LoadedData};
 use crate::engine::{self, Counters, EngineOutput, EngineSetup, EntryGates, QuoteConversion};
 use crate::error::{EngineError, Result};
 use crate::execution::management::Manager;
@@ -245,12 +245,13 @@ impl Phases<'_> {
         let cfg = self.cfg;
         let specs = specs::resolve(&cfg.symbol)?;
         let request = LoadRequest {
-            root: &self.ctx.data_root,
+            source: DataSource::Files { root: &self.ctx.data_root },
             symbol: &cfg.symbol,
             timeframe: cfg.timeframes.primary,
             start_ns: cfg.start_ns()?,
             end_ns: cfg.end_ns()?,
             warmup_bars: cfg.warmup_bars,
+            pip_size: specs.symbol.pip_size,
         };
         let mut loaded = data::load_cancellable(&request, self.cancelled)?;
         if cfg.costs.enabled {

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 
-use super::side::{file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window, PRICE_COLUMNS};
+use super::messages::{detail, file_error, listed, quoted, row_error, Origin, RowDetail, RowRef};
+use super::side::{PriceBounds, SideBuilder, SideData, Window, PRICE_COLUMNS};
 use crate::error::{EngineError, Result};
 use crate::market::Ohlc;
 use crate::timefmt::{civil_from_days, day_of, parse_timestamp, TimestampError, NANOS_PER_DAY, NANOS_PER_SEC};
@@ -24,7 +25,7 @@ const MIN_ROW_BYTES: u64 = 30;
 /// Years outside this range are rejected before conversion (i64 ns overflow lies beyond 2262).
 const PLAUSIBLE_YEARS: std::ops::RangeInclusive<u32> = 1900..=2200;
 
-pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
+pub(crate) fn read_side(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
     let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
     let max_rows =
         file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
@@ -32,7 +33,7 @@ pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
     let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let [time_col, open_col, high_col, low_col, close_col] = column_indices(&headers, path)?;
 
-    let mut side = SideBuilder::new(path, window, max_rows);
+    let mut side = SideBuilder::new(Origin::File(path), window, prices, max_rows);
     let mut record = ByteRecord::new();
     let mut row = 0u64;
     while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
@@ -65,15 +66,17 @@ fn column_indices(headers: &ByteRecord, path: &Path) -> Result<[usize; 5]> {
     Ok([find(TIME_COLUMN)?, find("Open")?, find("High")?, find("Low")?, find("Close")?])
 }
 
-/// `data.missing_column` naming the column, the file and the columns found (shared with parquet).
+/// `data.missing_column` naming the column, the file and (the first of) the columns found
+/// (shared with parquet).
 pub(crate) fn missing_column(path: &Path, wanted: &str, found: &[String]) -> EngineError {
-    let found = found.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
     file_error(
         "data.missing_column",
         path,
         format_args!(
-            "missing column `{wanted}` (columns found: {found}); the format needs {} (matched by exact name)",
-            REQUIRED_COLUMNS.map(|c| format!("`{c}`")).join(", ")
+            "missing column `{wanted}` ({} columns found: {}); the format needs {} (matched by exact name)",
+            found.len(),
+            listed(found.iter().map(String::as_str)),
+            listed(REQUIRED_COLUMNS.into_iter())
         ),
     )
     .with("column", wanted)
@@ -84,27 +87,29 @@ fn field(record: &ByteRecord, index: usize) -> &[u8] {
 }
 
 fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
+    let origin = Origin::File(path);
     let text = std::str::from_utf8(raw).unwrap_or_default();
     let year_ok = text.get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| PLAUSIBLE_YEARS.contains(&y));
     let parsed = if year_ok { parse_timestamp(text) } else { Err(TimestampError::Malformed) };
     parsed.map_err(|e| match e {
         TimestampError::MissingOffset => row_error(
             "data.naive_timestamp",
-            path,
+            origin,
             at,
             Some(TIME_COLUMN),
             format_args!(
-                "timestamp {text:?} has no UTC offset; the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet"
+                "timestamp {} has no UTC offset; the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet",
+                quoted(raw)
             ),
         ),
         TimestampError::Malformed => row_error(
             "data.bad_value",
-            path,
+            origin,
             at,
             Some(TIME_COLUMN),
             format_args!(
-                "cannot parse timestamp {:?}; expected e.g. 2025-01-01 00:00:00+00:00 or 2025-01-01T00:00:00Z (years {}-{})",
-                shorten(raw),
+                "cannot parse timestamp {}; expected e.g. 2025-01-01 00:00:00+00:00 or 2025-01-01T00:00:00Z (years {}-{})",
+                quoted(raw),
                 PLAUSIBLE_YEARS.start(),
                 PLAUSIBLE_YEARS.end()
             ),
@@ -117,17 +122,9 @@ fn parse_price(raw: &[u8], path: &Path, at: RowRef, column: &str) -> Result<f64>
         return Ok(value);
     }
     std::str::from_utf8(raw).ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or_else(|| {
-        row_error("data.bad_value", path, at, Some(column), format_args!("cannot parse number {:?}", shorten(raw)))
+        let what = format_args!("cannot parse number {}", quoted(raw));
+        row_error("data.bad_value", Origin::File(path), at, Some(column), what)
     })
-}
-
-/// The offending text for messages, cut to a readable length.
-fn shorten(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
-    }
 }
 
 fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
@@ -135,13 +132,13 @@ fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
         ErrorKind::Io(e) => file_error("data.io", path, format_args!("cannot read: {e}")),
         ErrorKind::UnequalLengths { pos: Some(pos), expected_len, len } => row_error(
             "data.malformed",
-            path,
+            Origin::File(path),
             // The header is record 0, so the record index is the 1-based data row.
             RowRef { row: pos.record(), detail: RowDetail::Line(pos.line()) },
             None,
             format_args!("has {len} fields but the header has {expected_len}; every row needs one value per column"),
         ),
-        _ => file_error("data.malformed", path, format_args!("not a readable CSV file: {err}")),
+        _ => file_error("data.malformed", path, format_args!("not a readable CSV file: {}", detail(&err))),
     }
 }
 

@@ -21,7 +21,8 @@ use ::parquet::file::writer::SerializedFileWriter;
 use ::parquet::schema::types::{ColumnDescriptor, Type};
 
 use super::csv::{missing_column, REQUIRED_COLUMNS, TIME_COLUMN};
-use super::side::{columns_mut, file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window};
+use super::messages::{detail, file_error, row_error, Origin, RowDetail, RowRef};
+use super::side::{columns_mut, PriceBounds, SideBuilder, SideData, Window};
 use crate::error::{EngineError, Result};
 use crate::market::Ohlc;
 
@@ -32,30 +33,32 @@ const PLAUSIBLE_NS: std::ops::RangeInclusive<i64> = 100_000_000_000_000_000..=4_
 /// pyarrow's default row-group size; our writer uses it too.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1 << 20;
 
-pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
+pub(crate) fn read_side(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
     // Backstop for untrusted bytes: the parquet crate asserts on some corrupt metadata (the ones
     // we know of are checked first, see `check_chunks`); a panic must still become a data error.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_file(path, window))).unwrap_or_else(|panic| {
-        let why =
-            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_file(path, window, prices))).unwrap_or_else(|panic| {
+        let why = panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(|s| &s[..]));
         Err(file_error(
             "data.malformed",
             path,
-            format_args!("the parquet decoder failed on this file ({}); the file is corrupt", why.unwrap_or_default()),
+            format_args!(
+                "the parquet decoder failed on this file ({}); the file is corrupt",
+                detail(why.unwrap_or_default())
+            ),
         ))
     })
 }
 
-fn read_file(path: &Path, window: Window) -> Result<SideData> {
+fn read_file(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
     let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
     let file_len = file.metadata().map_err(|e| file_error("data.io", path, format_args!("cannot stat: {e}")))?.len();
     let reader = SerializedFileReader::new(file)
-        .map_err(|e| file_error("data.malformed", path, format_args!("not a readable parquet file: {e}")))?;
+        .map_err(|e| file_error("data.malformed", path, format_args!("not a readable parquet file: {}", detail(e))))?;
     let metadata = reader.metadata();
     let layout = Layout::of(metadata.file_metadata().schema_descr().columns(), path)?;
     let max_rows = usize::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
 
-    let mut side = SideBuilder::new(path, window, max_rows);
+    let mut side = SideBuilder::new(Origin::File(path), window, prices, max_rows);
     let mut scratch = GroupScratch::default();
     let mut first_row = 0u64;
     for (g, group_meta) in metadata.row_groups().iter().enumerate() {
@@ -158,7 +161,7 @@ fn read_column<T: DataType>(
         let null_at = levels.iter().position(|&l| l < column.max_def_level).unwrap_or(0);
         return Err(row_error(
             "data.null_value",
-            source.path,
+            Origin::File(source.path),
             source.at(skip + null_at),
             Some(&column.name),
             "null value; every row needs a value in every column",
@@ -168,7 +171,11 @@ fn read_column<T: DataType>(
 }
 
 fn decode_error(path: &Path, group: usize, column: &str, err: ParquetError) -> EngineError {
-    file_error("data.malformed", path, format_args!("cannot decode column `{column}` in row group {group}: {err}"))
+    file_error(
+        "data.malformed",
+        path,
+        format_args!("cannot decode column `{column}` in row group {group}: {}", detail(err)),
+    )
 }
 
 /// How `UTC time` is stored.
@@ -214,7 +221,7 @@ fn implausible_time(encoding: TimeEncoding, v: i64, path: &Path, at: RowRef) -> 
             )
         }
     };
-    row_error("data.unsupported_type", path, at, Some(TIME_COLUMN), hint)
+    row_error("data.unsupported_type", Origin::File(path), at, Some(TIME_COLUMN), hint)
 }
 
 /// A needed column: leaf index, name and nullability.
