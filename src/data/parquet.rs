@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ::parquet::basic::{
     Compression, CompressionCodec, ConvertedType, LogicalType, Repetition, TimeUnit, Type as PhysicalType,
 };
+use ::parquet::column::reader::ColumnReaderImpl;
 use ::parquet::data_type::{DataType, DoubleType, Int64Type};
 use ::parquet::errors::ParquetError;
 use ::parquet::file::metadata::RowGroupMetaData;
@@ -83,12 +84,16 @@ fn read_file(path: &Path, window: Window, prices: PriceBounds) -> Result<SideDat
     side.finish()
 }
 
-/// Reusable buffers of one row group (time column and definition levels).
+/// Reusable buffers across row groups: one batch of the time column and definition levels.
 #[derive(Default)]
 struct GroupScratch {
     time_ns: Vec<i64>,
     levels: Vec<i16>,
 }
+
+/// Rows decoded per batch: keeps the scratch small and the batch's prices in cache while they
+/// are validated, and lets reading stop within a group once the window's end is passed.
+const BATCH_ROWS: usize = 1 << 14;
 
 /// One row group being read, with what error messages need to locate its rows.
 struct GroupSource<'a> {
@@ -106,68 +111,119 @@ impl GroupSource<'_> {
     }
 }
 
+/// Reads a group batch by batch: the time column first, then only the kept span of the prices,
+/// straight into the side's columns (price readers open on the first kept row).
 fn read_group(source: &GroupSource, layout: &Layout, side: &mut SideBuilder, scratch: &mut GroupScratch) -> Result<()> {
-    scratch.time_ns.clear();
-    read_column::<Int64Type>(source, &layout.time, 0, source.rows, &mut scratch.time_ns, &mut scratch.levels)?;
-    layout.time.encoding.to_ns(&mut scratch.time_ns, source)?;
-
-    let kept = side.place_batch(&scratch.time_ns, |i| source.at(i))?;
-    if kept.is_empty() {
-        return Ok(());
-    }
-    let first_new = side.len();
-    side.time_ns.extend_from_slice(&scratch.time_ns[kept.clone()]);
-    for (column, out) in layout.prices.iter().zip(columns_mut(&mut side.ohlc)) {
-        read_column::<DoubleType>(source, column, kept.start, kept.len(), out, &mut scratch.levels)?;
-    }
-    side.accept_tail(first_new, |k| source.at(kept.start + k))
-}
-
-/// Appends rows `skip..skip + count` of one column to `out`; a null is `data.null_value`.
-fn read_column<T: DataType>(
-    source: &GroupSource,
-    column: &Column,
-    skip: usize,
-    count: usize,
-    out: &mut Vec<T::T>,
-    levels: &mut Vec<i16>,
-) -> Result<()> {
-    let decode = |e: ParquetError| decode_error(source.path, source.index, &column.name, e);
-    let untyped = source.group.get_column_reader(column.index).map_err(decode)?;
-    let mut reader = T::get_column_reader(untyped).ok_or_else(|| {
-        EngineError::internal("data.parquet_type", format!("column `{}` changed type while reading", column.name))
-    })?;
-    let truncated = || {
-        file_error(
-            "data.malformed",
-            source.path,
-            format_args!("column `{}` in row group {} has fewer values than rows", column.name, source.index),
-        )
-    };
-    if skip > 0 && reader.skip_records(skip).map_err(decode)? != skip {
-        return Err(truncated());
-    }
-    let before = out.len();
-    levels.clear();
-    let mut records = 0;
-    while records < count {
-        let (read, _, _) = reader.read_records(count - records, Some(levels), None, out).map_err(decode)?;
-        if read == 0 {
-            return Err(truncated());
+    let mut time = Cursor::<Int64Type>::open(source, &layout.time)?;
+    let mut prices: Option<[Cursor<DoubleType>; 4]> = None;
+    let mut first = 0;
+    while first < source.rows && !side.done() {
+        let count = BATCH_ROWS.min(source.rows - first);
+        scratch.time_ns.clear();
+        time.read(count, &mut scratch.time_ns, &mut scratch.levels)?;
+        layout.time.encoding.to_ns(&mut scratch.time_ns, source, first)?;
+        let kept = side.place_batch(&scratch.time_ns, |k| source.at(first + k))?;
+        if !kept.is_empty() {
+            let rows = first + kept.start..first + kept.end;
+            let cursors = match &mut prices {
+                Some(cursors) => cursors,
+                None => prices.insert(open_prices(source, layout)?),
+            };
+            let first_new = side.len();
+            side.time_ns.extend_from_slice(&scratch.time_ns[kept]);
+            for (cursor, out) in cursors.iter_mut().zip(columns_mut(&mut side.ohlc)) {
+                cursor.skip_to(rows.start)?;
+                cursor.read(rows.len(), out, &mut scratch.levels)?;
+            }
+            side.accept_tail(first_new, |k| source.at(rows.start + k))?;
         }
-        records += read;
-    }
-    if out.len() - before < count {
-        let null_at = levels.iter().position(|&l| l < column.max_def_level).unwrap_or(0);
-        return Err(row_error(
-            "data.null_value",
-            Origin::File(source.path),
-            source.at(skip + null_at),
-            Some(&column.name),
-            "null value; every row needs a value in every column",
-        ));
+        first += count;
     }
     Ok(())
+}
+
+fn open_prices<'a>(source: &'a GroupSource<'a>, layout: &'a Layout) -> Result<[Cursor<'a, DoubleType>; 4]> {
+    let [open, high, low, close] = &layout.prices;
+    Ok([
+        Cursor::open(source, open)?,
+        Cursor::open(source, high)?,
+        Cursor::open(source, low)?,
+        Cursor::open(source, close)?,
+    ])
+}
+
+/// One column of a row group, read front to back.
+struct Cursor<'a, T: DataType> {
+    reader: ColumnReaderImpl<T>,
+    source: &'a GroupSource<'a>,
+    column: &'a Column,
+    /// Rows consumed so far.
+    position: usize,
+}
+
+impl<'a, T: DataType> Cursor<'a, T> {
+    fn open(source: &'a GroupSource<'a>, column: &'a Column) -> Result<Self> {
+        let untyped = source
+            .group
+            .get_column_reader(column.index)
+            .map_err(|e| decode_error(source.path, source.index, &column.name, e))?;
+        let reader = T::get_column_reader(untyped).ok_or_else(|| {
+            EngineError::internal("data.parquet_type", format!("column `{}` changed type while reading", column.name))
+        })?;
+        Ok(Self { reader, source, column, position: 0 })
+    }
+
+    fn skip_to(&mut self, row: usize) -> Result<()> {
+        let skip = row - self.position;
+        if skip > 0
+            && self
+                .reader
+                .skip_records(skip)
+                .map_err(|e| decode_error(self.source.path, self.source.index, &self.column.name, e))?
+                != skip
+        {
+            return Err(self.truncated());
+        }
+        self.position = row;
+        Ok(())
+    }
+
+    /// Appends the next `count` rows to `out`; a null is `data.null_value`.
+    fn read(&mut self, count: usize, out: &mut Vec<T::T>, levels: &mut Vec<i16>) -> Result<()> {
+        let before = out.len();
+        levels.clear();
+        let mut records = 0;
+        while records < count {
+            let (read, _, _) = self
+                .reader
+                .read_records(count - records, Some(levels), None, out)
+                .map_err(|e| decode_error(self.source.path, self.source.index, &self.column.name, e))?;
+            if read == 0 {
+                return Err(self.truncated());
+            }
+            records += read;
+        }
+        if out.len() - before < count {
+            let null_at = levels.iter().position(|&l| l < self.column.max_def_level).unwrap_or(0);
+            return Err(row_error(
+                "data.null_value",
+                Origin::File(self.source.path),
+                self.source.at(self.position + null_at),
+                Some(&self.column.name),
+                "null value; every row needs a value in every column",
+            ));
+        }
+        self.position += count;
+        Ok(())
+    }
+
+    fn truncated(&self) -> EngineError {
+        file_error(
+            "data.malformed",
+            self.source.path,
+            format_args!("column `{}` in row group {} has fewer values than rows", self.column.name, self.source.index),
+        )
+    }
 }
 
 fn decode_error(path: &Path, group: usize, column: &str, err: ParquetError) -> EngineError {
@@ -195,12 +251,13 @@ impl TimeEncoding {
         }
     }
 
-    fn to_ns(self, values: &mut [i64], source: &GroupSource) -> Result<()> {
+    /// Converts the group's rows `first..` in place.
+    fn to_ns(self, values: &mut [i64], source: &GroupSource, first: usize) -> Result<()> {
         if let TimeEncoding::Timestamp { ns_per_unit: 1 } = self {
             return Ok(());
         }
         for (i, v) in values.iter_mut().enumerate() {
-            *v = self.to_ns_value(*v).ok_or_else(|| implausible_time(self, *v, source.path, source.at(i)))?;
+            *v = self.to_ns_value(*v).ok_or_else(|| implausible_time(self, *v, source.path, source.at(first + i)))?;
         }
         Ok(())
     }

@@ -215,17 +215,20 @@ impl<'a> SideBuilder<'a> {
     /// identical duplicates. Placement already guaranteed non-decreasing timestamps, so only
     /// rows repeating the previous timestamp need the slower compaction.
     pub fn accept_tail(&mut self, from: usize, at: impl Fn(usize) -> RowRef) -> Result<()> {
-        let (o, bounds) = (&self.ohlc, self.prices);
-        let rows = || o.open[from..].iter().zip(&o.high[from..]).zip(&o.low[from..]).zip(&o.close[from..]);
-        // A branch-free pass (vectorisable) first; the located search only runs on failure.
-        if !rows().fold(true, |ok, (((&open, &high), &low), &close)| ok & prices_ok(open, high, low, close, bounds)) {
-            for (k, (((&open, &high), &low), &close)) in rows().enumerate() {
-                check_prices([open, high, low, close], self.origin, bounds, || at(k))?;
+        // Branch-free passes (vectorised) first; the located searches only run on a failure.
+        if !prices_all_ok(&self.ohlc, from, self.prices) {
+            let o = &self.ohlc;
+            let rows = o.open[from..].iter().zip(&o.high[from..]).zip(&o.low[from..]).zip(&o.close[from..]);
+            for (k, (((&open, &high), &low), &close)) in rows.enumerate() {
+                check_prices([open, high, low, close], self.origin, self.prices, || at(k))?;
             }
         }
-        let first_repeat = (from.max(1)..self.len()).find(|&j| self.time_ns[j] == self.time_ns[j - 1]);
-        match first_repeat {
-            Some(j) => self.drop_duplicates(from, j, at),
+        let times = &self.time_ns[from.saturating_sub(1)..];
+        if !times.windows(2).fold(false, |repeat, w| repeat | (w[0] == w[1])) {
+            return Ok(());
+        }
+        match (from.max(1)..self.len()).find(|&j| self.time_ns[j] == self.time_ns[j - 1]) {
+            Some(first) => self.drop_duplicates(from, first, at),
             None => Ok(()),
         }
     }
@@ -305,18 +308,24 @@ impl<'a> SideBuilder<'a> {
     }
 }
 
-/// The rule [`check_prices`] explains, as one branch-free test (`high >= max(open, close)` is
-/// spelled out so that it vectorises; NaN fails the bounds anyway).
-#[inline]
-fn prices_ok(open: f64, high: f64, low: f64, close: f64, bounds: PriceBounds) -> bool {
-    bounds.contains(open)
-        & bounds.contains(high)
-        & bounds.contains(low)
-        & bounds.contains(close)
-        & (high >= open)
-        & (high >= close)
-        & (low <= open)
-        & (low <= close)
+/// Whether the rows `from..` pass [`check_prices`], as one branch-free pass (`high >=
+/// max(open, close)` is spelled out so that the loop vectorises; NaN fails the bounds anyway).
+fn prices_all_ok(o: &Ohlc, from: usize, bounds: PriceBounds) -> bool {
+    let n = o.len() - from;
+    let [open, high, low, close] = [&o.open, &o.high, &o.low, &o.close].map(|c| &c[from..from + n]);
+    let mut ok = true;
+    for i in 0..n {
+        let (op, hi, lo, cl) = (open[i], high[i], low[i], close[i]);
+        ok &= bounds.contains(op)
+            & bounds.contains(hi)
+            & bounds.contains(lo)
+            & bounds.contains(cl)
+            & (hi >= op)
+            & (hi >= cl)
+            & (lo <= op)
+            & (lo <= cl);
+    }
+    ok
 }
 
 /// Finite, positive, within the symbol's price bounds, `high >= max(open, close)` and
