@@ -4,9 +4,16 @@
 //! counted and both files hashed for the manifest. Criterion prints MB/s of file bytes.
 //!
 //! Groups:
-//! * `load_1y_pair`: the bid and ask files of the year (throughput over both files).
+//! * `load_1y_pair`: the bid and ask files of the year (throughput over both files), and the
+//!   same bars as in-memory frames (throughput over their canonical byte layout).
 //! * `load_1y_one_file`: the bid file of the year against a one-bar ask file, so the figure is
-//!   what one file costs (parse, validation, hash), comparable to a single-file CSV reader.
+//!   what one file costs (parse, validation, hash), comparable to a single-file reader.
+//!
+//! Every load writes ~15 MB of fresh columns per side. glibc returns freed memory to the kernel
+//! between iterations, so each iteration page-faults its columns in again (as a single load in a
+//! fresh process does); a pooling allocator, like pyarrow's, does not. To compare with such a
+//! reader in a loop, keep glibc's memory:
+//! `GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432`.
 //!
 //! Run: `cargo bench --bench loading -- --warm-up-time 1 --measurement-time 5`.
 
@@ -15,8 +22,8 @@ use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use omega_v2::data::synth::{self, SynthSpec};
-use omega_v2::data::{self, DataSource, Format, LoadRequest, Side};
-use omega_v2::market::{Bars, Timeframe};
+use omega_v2::data::{self, DataSource, Format, LoadRequest, Side, SideArrays};
+use omega_v2::market::{Bars, Ohlc, Timeframe};
 use omega_v2::timefmt::parse_date;
 
 const SYMBOL: &str = "EURUSD";
@@ -25,9 +32,8 @@ fn year() -> (i64, i64) {
     (parse_date("2024-01-01").unwrap(), parse_date("2025-01-01").unwrap())
 }
 
-fn request(root: &Path) -> LoadRequest<'_> {
+fn request(source: DataSource<'_>) -> LoadRequest<'_> {
     let (start_ns, end_ns) = year();
-    let source = DataSource::Files { root };
     LoadRequest { source, symbol: SYMBOL, timeframe: Timeframe::M1, start_ns, end_ns, warmup_bars: 0, pip_size: 1e-4 }
 }
 
@@ -51,24 +57,34 @@ fn write_year(root: &Path, bars: &Bars, format: Format, full_ask: bool) {
     }
 }
 
+fn arrays<'a>(bars: &'a Bars, side: &'a Ohlc) -> SideArrays<'a> {
+    SideArrays { time_ns: &bars.time_ns, open: &side.open, high: &side.high, low: &side.low, close: &side.close }
+}
+
 fn bench_loading(c: &mut Criterion) {
     let (start, end) = year();
-    let bars = synth::generate_m1(&SynthSpec::eurusd(start, end, 7));
+    let bars = &synth::generate_m1(&SynthSpec::eurusd(start, end, 7));
     for (group_name, full_ask) in [("load_1y_pair", true), ("load_1y_one_file", false)] {
         let mut group = c.benchmark_group(group_name);
         group.sample_size(20);
         for format in [Format::Csv, Format::Parquet] {
             let dir = tempfile::tempdir().unwrap();
-            write_year(dir.path(), &bars, format, full_ask);
+            write_year(dir.path(), bars, format, full_ask);
             let mut bytes = file_bytes(dir.path(), Side::Bid);
             if full_ask {
                 bytes += file_bytes(dir.path(), Side::Ask);
             }
-            let req = request(dir.path());
+            let req = request(DataSource::Files { root: dir.path() });
             let loaded = data::load(&req).unwrap();
             assert_eq!(loaded.bars.len(), if full_ask { bars.len() } else { 1 });
             group.throughput(Throughput::BytesDecimal(bytes));
             group.bench_function(format.extension(), |b| b.iter(|| black_box(data::load(black_box(&req)).unwrap())));
+        }
+        if full_ask {
+            let req = request(DataSource::Frames { bid: arrays(bars, &bars.bid), ask: arrays(bars, &bars.ask) });
+            assert_eq!(data::load(&req).unwrap().bars.len(), bars.len());
+            group.throughput(Throughput::BytesDecimal(2 * (26 + 40 * bars.len() as u64)));
+            group.bench_function("frames", |b| b.iter(|| black_box(data::load(black_box(&req)).unwrap())));
         }
         group.finish();
     }
