@@ -1,8 +1,8 @@
 //! Parquet data files through the low-level column reader (no arrow; see
 //! notes/data-loading.md). Columns are found by name in every row group; row groups whose
-//! `UTC time` statistics lie outside the window are skipped undecoded; inside a group the time
-//! column is decoded first and only the kept row span of the price columns is read, straight
-//! into the output columns. `Volume` must exist but is never decoded.
+//! `UTC time` statistics lie outside the window are skipped undecoded; inside a group, batch by
+//! batch, the time column is decoded first and only the kept row span of the price columns is
+//! read, straight into the output columns. `Volume` must exist but is never decoded.
 
 use std::fs::File;
 use std::path::Path;

@@ -163,6 +163,7 @@ impl<'a> SideBuilder<'a> {
 
     /// [`Self::place_batch`] for one row: whether to keep it.
     pub fn place(&mut self, ns: i64, at: RowRef) -> Result<bool> {
+        // The common row (in order, inside a range that has begun) needs no batch search.
         if self.range_started && ns >= self.prev_ns && ns < self.window.end {
             self.prev_ns = ns;
             self.last_ns = Some(self.last_ns.map_or(ns, |l| l.max(ns)));
