@@ -88,9 +88,12 @@ fn field(record: &ByteRecord, index: usize) -> &[u8] {
 
 fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
     let origin = Origin::File(path);
-    let text = std::str::from_utf8(raw).unwrap_or_default();
-    let year_ok = text.get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| PLAUSIBLE_YEARS.contains(&y));
-    let parsed = if year_ok { parse_timestamp(text) } else { Err(TimestampError::Malformed) };
+    let year = raw.get(..4).filter(|y| y.iter().all(u8::is_ascii_digit));
+    let year = year.map(|y| y.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')));
+    let parsed = match std::str::from_utf8(raw) {
+        Ok(text) if year.is_some_and(|y| PLAUSIBLE_YEARS.contains(&y)) => parse_timestamp(text),
+        _ => Err(TimestampError::Malformed),
+    };
     parsed.map_err(|e| match e {
         TimestampError::MissingOffset => row_error(
             "data.naive_timestamp",

@@ -44,6 +44,7 @@ impl PriceBounds {
         Ok(Self { min: pip_size, max })
     }
 
+    #[inline(always)]
     fn contains(&self, v: f64) -> bool {
         // False for NaN; with a positive finite range also for infinities and v <= 0.
         (v >= self.min) & (v <= self.max)
@@ -207,9 +208,16 @@ impl<'a> SideBuilder<'a> {
 
     /// Appends one kept row and validates it.
     pub fn push(&mut self, ns: i64, prices: [f64; 4], at: RowRef) -> Result<()> {
+        let repeat = self.time_ns.last() == Some(&ns);
         self.time_ns.push(ns);
         self.ohlc.push(prices[0], prices[1], prices[2], prices[3]);
-        self.accept_tail(self.len() - 1, |_| at)
+        if !row_ok(prices, self.prices) {
+            check_prices(prices, self.origin, self.prices, || at)?;
+        }
+        if repeat {
+            return self.drop_duplicates(self.len() - 1, self.len() - 1, |_| at);
+        }
+        Ok(())
     }
 
     /// Validates the rows appended since `from` (row `from + k` is located by `at(k)`) and drops
@@ -309,24 +317,29 @@ impl<'a> SideBuilder<'a> {
     }
 }
 
-/// Whether the rows `from..` pass [`check_prices`], as one branch-free pass (`high >=
-/// max(open, close)` is spelled out so that the loop vectorises; NaN fails the bounds anyway).
+/// Whether the rows `from..` pass [`check_prices`], as one branch-free pass (vectorised).
 fn prices_all_ok(o: &Ohlc, from: usize, bounds: PriceBounds) -> bool {
     let n = o.len() - from;
     let [open, high, low, close] = [&o.open, &o.high, &o.low, &o.close].map(|c| &c[from..from + n]);
     let mut ok = true;
     for i in 0..n {
-        let (op, hi, lo, cl) = (open[i], high[i], low[i], close[i]);
-        ok &= bounds.contains(op)
-            & bounds.contains(hi)
-            & bounds.contains(lo)
-            & bounds.contains(cl)
-            & (hi >= op)
-            & (hi >= cl)
-            & (lo <= op)
-            & (lo <= cl);
+        ok &= row_ok([open[i], high[i], low[i], close[i]], bounds);
     }
     ok
+}
+
+/// The rule [`check_prices`] explains, without branches (`high >= max(open, close)` is spelled
+/// out so that loops over it vectorise; NaN fails the bounds anyway).
+#[inline(always)]
+fn row_ok([open, high, low, close]: [f64; 4], bounds: PriceBounds) -> bool {
+    bounds.contains(open)
+        & bounds.contains(high)
+        & bounds.contains(low)
+        & bounds.contains(close)
+        & (high >= open)
+        & (high >= close)
+        & (low <= open)
+        & (low <= close)
 }
 
 /// Finite, positive, within the symbol's price bounds, `high >= max(open, close)` and
