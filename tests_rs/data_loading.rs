@@ -4,11 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use omega_v2::data::parquet::ParquetLayout;
 use omega_v2::data::synth::{self, SynthSpec};
-use omega_v2::data::{self, Format, LoadRequest, LoadedData, Side};
+use omega_v2::data::{self, DataSource, Format, LoadRequest, LoadedData, Side};
 use omega_v2::error::EngineError;
 use omega_v2::market::{Bars, Ohlc, Timeframe};
 use omega_v2::timefmt::{format_iso, parse_date, NANOS_PER_DAY, NANOS_PER_MINUTE};
@@ -28,8 +27,12 @@ fn t0() -> i64 {
     parse_date("2025-01-06").unwrap()
 }
 
+/// EURUSD's pip size.
+const PIP: f64 = 1e-4;
+
 fn request(root: &Path, start_ns: i64, end_ns: i64, warmup_bars: usize) -> LoadRequest<'_> {
-    LoadRequest { root, symbol: SYMBOL, timeframe: Timeframe::M1, start_ns, end_ns, warmup_bars }
+    let source = DataSource::Files { root };
+    LoadRequest { source, symbol: SYMBOL, timeframe: Timeframe::M1, start_ns, end_ns, warmup_bars, pip_size: PIP }
 }
 
 /// Loads minute `from` to minute `to` (exclusive) after [`t0`].
@@ -250,6 +253,69 @@ fn missing_column_names_column_file_and_found_columns() {
     );
 }
 
+/// Longest message a rejection may print, beyond the path of the file it names.
+const MESSAGE_BOUND: usize = 1000;
+
+#[track_caller]
+fn assert_bounded(err: &EngineError, path: &Path) {
+    let text = err.to_string();
+    let path_len = path.display().to_string().len();
+    assert!(text.len() <= MESSAGE_BOUND + path_len, "{} bytes: {}", text.len(), &text[..text.len().min(3000)]);
+}
+
+#[test]
+fn a_missing_column_among_200000_is_named_in_a_bounded_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_csv(dir.path(), Side::Bid, &[]);
+    let extra: Vec<String> = (0..199_995).map(|i| format!("extra column {i}")).collect();
+    std::fs::write(&path, format!("UTC time,Open,High,Low,Volume,{}\n", extra.join(","))).unwrap();
+    write_csv(dir.path(), Side::Ask, &csv_lines(0..3, true));
+    let err = assert_error(
+        load_minutes(dir.path(), 0, 3, 0),
+        "data.missing_column",
+        &[
+            "EURUSD_M1_BID.csv",
+            "missing column `Close`",
+            "200000 columns found",
+            "`UTC time`, `Open`",
+            "and 199992 more",
+        ],
+    );
+    assert_bounded(&err, &path);
+    assert!(!err.message.contains("extra column 3"), "{err}");
+
+    // An absurdly long header name is cut.
+    let long = "n".repeat(1 << 20);
+    std::fs::write(&path, format!("UTC time,Open,High,Low,Volume,{long}\n")).unwrap();
+    let err = assert_error(load_minutes(dir.path(), 0, 3, 0), "data.missing_column", &["(1048576 bytes)", "6 columns"]);
+    assert_bounded(&err, &path);
+}
+
+#[test]
+fn huge_cells_are_quoted_cut_with_their_size() {
+    let huge = "9".repeat(10 << 20);
+    let cases = [
+        (",1.1007,", format!(",x{huge},"), "`High`", "cannot parse number"),
+        ("2025-01-06T00:02:00Z", format!("x{huge}"), "`UTC time`", "cannot parse timestamp"),
+        // A fraction of ten million digits and no offset: a naive timestamp.
+        ("2025-01-06T00:02:00Z", format!("2025-01-06T00:02:00.{huge}"), "`UTC time`", "has no UTC offset"),
+    ];
+    for (needle, replacement, column, what) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines = csv_lines(0..5, false);
+        lines[2] = lines[2].replacen(needle, &replacement, 1);
+        let path = csv_pair(dir.path(), &lines, 5);
+        let code = if what.contains("offset") { "data.naive_timestamp" } else { "data.bad_value" };
+        let size = format!("({} bytes)", replacement.trim_matches(',').len());
+        let err = assert_error(
+            load_minutes(dir.path(), 0, 5, 0),
+            code,
+            &["EURUSD_M1_BID.csv", "row 3 (line 4)", column, what, &size],
+        );
+        assert_bounded(&err, &path);
+    }
+}
+
 #[test]
 fn bad_values_name_row_line_column_and_text() {
     let dir = tempfile::tempdir().unwrap();
@@ -458,6 +524,85 @@ fn non_positive_prices_are_rejected() {
         csv_pair(dir.path(), &lines, 3);
         assert_error(load_minutes(dir.path(), 0, 3, 0), "data.non_positive", &["row 1 (line 2)", "`Open`"]);
     }
+}
+
+/// Minutes 0..n as CSV lines of the bid with every price multiplied by `scale`.
+fn scaled_lines(n: i64, scale: f64) -> Vec<String> {
+    (0..n).map(|i| csv_line(t0() + i * MIN, prices(i, false).map(|p| p * scale))).collect()
+}
+
+#[test]
+fn prices_off_the_symbols_scale_are_rejected() {
+    for scale in [1e-300, 1e12] {
+        for format in [Format::Csv, Format::Parquet] {
+            let dir = tempfile::tempdir().unwrap();
+            let lines = scaled_lines(5, scale);
+            match format {
+                Format::Csv => drop(csv_pair(dir.path(), &lines, 5)),
+                Format::Parquet => {
+                    let mut cols = standard_cols(5);
+                    let (_, ohlc) = bars_of(&[0, 1, 2, 3, 4], false);
+                    for (name, column) in
+                        [("Open", ohlc.open), ("High", ohlc.high), ("Low", ohlc.low), ("Close", ohlc.close)]
+                    {
+                        replace(&mut cols, name, Values::Double(column.iter().map(|p| p * scale).collect()));
+                    }
+                    parquet_pair(dir.path(), cols, 5);
+                }
+            }
+            let name = format!("EURUSD_M1_BID.{}", format.extension());
+            let err = assert_error(
+                load_minutes(dir.path(), 0, 5, 0),
+                "data.price_scale",
+                &[&name, "row 1", "column `Open`", "price 1", "[0.0001, 100000]", "pip size", "another symbol"],
+            );
+            assert_eq!(err.context["column"], "Open");
+            assert_eq!(err.context["value"].parse::<f64>().unwrap(), prices(0, false)[0] * scale);
+        }
+    }
+}
+
+#[test]
+fn prices_exactly_at_the_scale_bounds_are_accepted() {
+    // Low exactly one pip, High exactly 1e9 pips (EURUSD: 0.0001 and 100000).
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = csv_lines(0..3, false);
+    lines[1] = csv_line(t0() + MIN, [1.0, 100000.0, 0.0001, 1.0]);
+    write_csv(dir.path(), Side::Bid, &lines);
+    let ask: Vec<String> = (0..3).map(|i| csv_line(t0() + i * MIN, [2.0, 100000.0, 0.0001, 2.0])).collect();
+    write_csv(dir.path(), Side::Ask, &ask);
+    let loaded = load_minutes(dir.path(), 0, 3, 0).unwrap();
+    assert_eq!((loaded.bars.bid.low[1], loaded.bars.bid.high[1]), (PIP, PIP * 1e9));
+    // Just outside either bound is rejected.
+    for (high, low) in [(100000.0 * (1.0 + f64::EPSILON), 0.0001), (100000.0, 0.0001 * (1.0 - f64::EPSILON))] {
+        lines[1] = csv_line(t0() + MIN, [1.0, high, low, 1.0]);
+        write_csv(dir.path(), Side::Bid, &lines);
+        let column = if high > 100000.0 { "`High`" } else { "`Low`" };
+        assert_error(load_minutes(dir.path(), 0, 3, 0), "data.price_scale", &["row 2 (line 3)", column]);
+    }
+    // The bounds follow the pip size passed in.
+    lines[1] = csv_line(t0() + MIN, [1.0, 100000.0, 0.0001, 1.0]);
+    write_csv(dir.path(), Side::Bid, &lines);
+    let req = LoadRequest { pip_size: 0.01, ..request(dir.path(), t0(), t0() + 3 * MIN, 0) };
+    assert_error(data::load(&req), "data.price_scale", &["row 2 (line 3)", "column `Low`", "[0.01, 10000000]"]);
+    let req = LoadRequest { pip_size: 0.0, ..req };
+    assert_error(data::load(&req), "data.invalid_pip_size", &["pip size"]);
+}
+
+#[test]
+fn with_both_sides_bad_the_bid_error_wins_as_when_read_in_turn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bid = csv_lines(0..2000, false);
+    bid[1990] = bid[1990].replacen(",1.", ",x1.", 1);
+    let mut ask = csv_lines(0..2000, true);
+    ask[3] = ask[3].replacen(",1.", ",y1.", 1);
+    write_csv(dir.path(), Side::Bid, &bid);
+    write_csv(dir.path(), Side::Ask, &ask);
+    for _ in 0..20 {
+        assert_error(load_minutes(dir.path(), 0, 2000, 0), "data.bad_value", &["EURUSD_M1_BID.csv", "row 1991"]);
+    }
+    write_csv(dir.path(), Side::Bid, &csv_lines(0..2000, false));
+    assert_error(load_minutes(dir.path(), 0, 2000, 0), "data.bad_value", &["EURUSD_M1_ASK.csv", "row 4"]);
 }
 
 #[test]
@@ -723,12 +868,13 @@ fn csv_and_parquet_of_the_same_data_load_bit_identical() {
                 let dir = tempfile::tempdir().unwrap();
                 synth::write_dataset(dir.path(), SYMBOL, tf, &bars, format).unwrap();
                 let req = LoadRequest {
-                    root: dir.path(),
+                    source: DataSource::Files { root: dir.path() },
                     symbol: SYMBOL,
                     timeframe: tf,
                     start_ns: start,
                     end_ns: end,
                     warmup_bars: 50,
+                    pip_size: PIP,
                 };
                 data::load(&req).unwrap()
             })
@@ -907,46 +1053,5 @@ fn every_single_byte_corruption_of_a_parquet_file_is_handled() {
             bytes[i] = value;
             load_bytes(Format::Parquet, &bytes);
         }
-    }
-}
-
-// ---- timing (printed, not asserted) -------------------------------------------------------
-
-/// Best of five loads (after one warm-up load) and the last result.
-fn best_load(req: &LoadRequest) -> (std::time::Duration, LoadedData) {
-    let mut loaded = data::load(req).unwrap();
-    let mut best = std::time::Duration::MAX;
-    for _ in 0..5 {
-        let t = Instant::now();
-        loaded = data::load(req).unwrap();
-        best = best.min(t.elapsed());
-    }
-    (best, loaded)
-}
-
-#[test]
-fn one_year_m1_load_timing() {
-    let (start, end) = (parse_date("2025-01-01").unwrap(), parse_date("2026-01-01").unwrap());
-    let m1 = synth::generate_m1(&SynthSpec::eurusd(start - 14 * NANOS_PER_DAY, end, 42));
-    for format in [Format::Parquet, Format::Csv] {
-        let dir = tempfile::tempdir().unwrap();
-        let paths = synth::write_dataset(dir.path(), SYMBOL, Timeframe::M1, &m1, format).unwrap();
-        let bytes: u64 = paths.iter().map(|p| std::fs::metadata(p).unwrap().len()).sum();
-        let (best, loaded) = best_load(&request(dir.path(), start, end, 500));
-        let t = Instant::now();
-        for p in &paths {
-            data::sha256_file(p).unwrap();
-        }
-        let hashing = t.elapsed();
-        println!(
-            "one-year M1 {} pair: {} bars ({} warmup), {:.1} MB on disk; load best of 5 = {:.1} ms (sha256 of both files, overlapped on a second thread, alone takes {:.1} ms)",
-            format.extension(),
-            loaded.bars.len(),
-            loaded.first_trading_index,
-            bytes as f64 / 1e6,
-            best.as_secs_f64() * 1e3,
-            hashing.as_secs_f64() * 1e3,
-        );
-        assert_eq!(loaded.first_trading_index, 500);
     }
 }

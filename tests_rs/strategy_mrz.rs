@@ -107,7 +107,7 @@ fn naive_bollinger(close: &[f64], n: usize, factor: f64, t: usize) -> (f64, f64,
 fn mrz(extra: Json) -> Json {
     let mut p = json!({
         "window_length": 3, "ema_length": 3, "atr_length": 2, "atr_mult": 2.0,
-        "z_score_long": -1.5, "z_score_short": 1.5,
+        "z_score_long": -1.5, "z_score_short": 1.5, "cooldown_bars": 0,
     });
     merge(&mut p, extra);
     json!({ "strategy_parameters": p })

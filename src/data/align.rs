@@ -1,10 +1,9 @@
 //! Bid/ask alignment: inner join on timestamps, warmup trimming and the bid <= ask check.
 
-use std::path::Path;
-
+use super::messages::{price, Origin};
 use super::side::{columns_mut, SideData};
 use super::{Alignment, WarmupShortfall};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::{Bars, Ohlc};
 use crate::timefmt::format_iso;
 
@@ -93,23 +92,29 @@ fn shortfall(requested_bars: usize, available_bars: usize) -> WarmupShortfall {
 }
 
 /// Both sides have rows in the range, but none share a timestamp.
-pub(crate) fn no_common_bars(bid: &Path, ask: &Path, start_ns: i64, end_ns: i64) -> EngineError {
-    EngineError::data(
-        "data.no_bars",
+pub(crate) fn no_common_bars(bid: Origin, ask: Origin, start_ns: i64, end_ns: i64) -> EngineError {
+    let err = EngineError::new(
+        ErrorCode::DataNoBars,
         format!(
-            "no bars in the requested range [{}, {}): {} and {} share no timestamp there; check that both files belong to the same symbol and timeframe",
+            "no bars in the requested range [{}, {}): {bid} and {ask} share no timestamp there; check that both belong to the same symbol and timeframe",
             format_iso(start_ns),
             format_iso(end_ns),
-            bid.display(),
-            ask.display()
         ),
-    )
-    .with_file(bid)
-    .with("ask_file", ask.display())
+    );
+    locate_pair(err, bid, ask)
+}
+
+/// The bid side's origin as `file` or `frame`, the ask side's as `ask_file` or `ask_frame`.
+fn locate_pair(err: EngineError, bid: Origin, ask: Origin) -> EngineError {
+    let err = bid.locate(err);
+    match ask {
+        Origin::File(path) => err.with("ask_file", path.display()),
+        Origin::Frame(side) => err.with("ask_frame", side.as_str().to_ascii_lowercase()),
+    }
 }
 
 /// Bid must not exceed ask on open or close (high/low extremes may come from different ticks).
-pub(crate) fn check_bid_not_above_ask(bars: &Bars, bid_path: &Path, ask_path: &Path) -> Result<()> {
+pub(crate) fn check_bid_not_above_ask(bars: &Bars, bid_origin: Origin, ask_origin: Origin) -> Result<()> {
     let fields = [("Open", &bars.bid.open, &bars.ask.open), ("Close", &bars.bid.close, &bars.ask.close)];
     let ordered = |bid: &[f64], ask: &[f64]| bid.iter().zip(ask).fold(true, |ok, (b, a)| ok & (b <= a));
     if fields.iter().all(|(_, bid, ask)| ordered(bid, ask)) {
@@ -118,21 +123,16 @@ pub(crate) fn check_bid_not_above_ask(bars: &Bars, bid_path: &Path, ask_path: &P
     for (i, &ns) in bars.time_ns.iter().enumerate() {
         for (name, bid, ask) in fields {
             if bid[i] > ask[i] {
-                return Err(EngineError::data(
-                    "data.bid_above_ask",
+                let err = EngineError::new(
+                    ErrorCode::DataBidAboveAsk,
                     format!(
-                        "bid above ask at {} on {name}: bid {} > ask {} ({} vs {}); check that the BID and ASK files are not swapped",
+                        "bid above ask at {} on {name}: bid {} > ask {} ({bid_origin} vs {ask_origin}); check that bid and ask are not swapped",
                         format_iso(ns),
-                        bid[i],
-                        ask[i],
-                        bid_path.display(),
-                        ask_path.display()
+                        price(bid[i]),
+                        price(ask[i]),
                     ),
-                )
-                .with_file(bid_path)
-                .with("ask_file", ask_path.display())
-                .with("column", name)
-                .with("time", format_iso(ns)));
+                );
+                return Err(locate_pair(err, bid_origin, ask_origin).with("column", name).with("time", format_iso(ns)));
             }
         }
     }

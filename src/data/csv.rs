@@ -1,6 +1,7 @@
 //! CSV data files: `UTC time,Open,High,Low,Close,Volume` (found by name, any order, extra columns
-//! ignored). Read as raw byte records with hand-parsed timestamps and `str::parse::<f64>`; prices
-//! are parsed only for rows inside the window, and reading stops at the first row past it.
+//! ignored). Read as raw byte records with hand-parsed timestamps; prices are parsed straight
+//! from the bytes (`fast-float2`, correctly rounded like `str::parse`, which remains the fallback
+//! for padded fields) and only for rows inside the window; reading stops at the first row past it.
 
 use std::fs::File;
 use std::io::Write;
@@ -8,8 +9,9 @@ use std::path::Path;
 
 use ::csv::{ByteRecord, ErrorKind, ReaderBuilder};
 
-use super::side::{file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window, PRICE_COLUMNS};
-use crate::error::{EngineError, Result};
+use super::messages::{detail, file_error, listed, quoted, row_error, Origin, RowDetail, RowRef};
+use super::side::{PriceBounds, SideBuilder, SideData, Window, PRICE_COLUMNS};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Ohlc;
 use crate::timefmt::{civil_from_days, day_of, parse_timestamp, TimestampError, NANOS_PER_DAY, NANOS_PER_SEC};
 
@@ -23,15 +25,15 @@ const MIN_ROW_BYTES: u64 = 30;
 /// Years outside this range are rejected before conversion (i64 ns overflow lies beyond 2262).
 const PLAUSIBLE_YEARS: std::ops::RangeInclusive<u32> = 1900..=2200;
 
-pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
-    let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
+pub(crate) fn read_side(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
+    let file = File::open(path).map_err(|e| file_error(ErrorCode::DataIo, path, format_args!("cannot open: {e}")))?;
     let max_rows =
         file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
     let mut reader = ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(file);
     let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
     let [time_col, open_col, high_col, low_col, close_col] = column_indices(&headers, path)?;
 
-    let mut side = SideBuilder::new(path, window, max_rows);
+    let mut side = SideBuilder::new(Origin::File(path), window, prices, max_rows);
     let mut record = ByteRecord::new();
     let mut row = 0u64;
     while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
@@ -64,15 +66,17 @@ fn column_indices(headers: &ByteRecord, path: &Path) -> Result<[usize; 5]> {
     Ok([find(TIME_COLUMN)?, find("Open")?, find("High")?, find("Low")?, find("Close")?])
 }
 
-/// `data.missing_column` naming the column, the file and the columns found (shared with parquet).
+/// `data.missing_column` naming the column, the file and (the first of) the columns found
+/// (shared with parquet).
 pub(crate) fn missing_column(path: &Path, wanted: &str, found: &[String]) -> EngineError {
-    let found = found.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
     file_error(
-        "data.missing_column",
+        ErrorCode::DataMissingColumn,
         path,
         format_args!(
-            "missing column `{wanted}` (columns found: {found}); the format needs {} (matched by exact name)",
-            REQUIRED_COLUMNS.map(|c| format!("`{c}`")).join(", ")
+            "missing column `{wanted}` ({} columns found: {}); the format needs {} (matched by exact name)",
+            found.len(),
+            listed(found.iter().map(String::as_str)),
+            listed(REQUIRED_COLUMNS.into_iter())
         ),
     )
     .with("column", wanted)
@@ -83,27 +87,32 @@ fn field(record: &ByteRecord, index: usize) -> &[u8] {
 }
 
 fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
-    let text = std::str::from_utf8(raw).unwrap_or_default();
-    let year_ok = text.get(..4).and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| PLAUSIBLE_YEARS.contains(&y));
-    let parsed = if year_ok { parse_timestamp(text) } else { Err(TimestampError::Malformed) };
+    let origin = Origin::File(path);
+    let year = raw.get(..4).filter(|y| y.iter().all(u8::is_ascii_digit));
+    let year = year.map(|y| y.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')));
+    let parsed = match std::str::from_utf8(raw) {
+        Ok(text) if year.is_some_and(|y| PLAUSIBLE_YEARS.contains(&y)) => parse_timestamp(text),
+        _ => Err(TimestampError::Malformed),
+    };
     parsed.map_err(|e| match e {
         TimestampError::MissingOffset => row_error(
-            "data.naive_timestamp",
-            path,
+            ErrorCode::DataNaiveTimestamp,
+            origin,
             at,
             Some(TIME_COLUMN),
             format_args!(
-                "timestamp {text:?} has no UTC offset; the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet"
+                "timestamp {} has no UTC offset; the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet",
+                quoted(raw)
             ),
         ),
         TimestampError::Malformed => row_error(
-            "data.bad_value",
-            path,
+            ErrorCode::DataBadValue,
+            origin,
             at,
             Some(TIME_COLUMN),
             format_args!(
-                "cannot parse timestamp {:?}; expected e.g. 2025-01-01 00:00:00+00:00 or 2025-01-01T00:00:00Z (years {}-{})",
-                shorten(raw),
+                "cannot parse timestamp {}; expected e.g. 2025-01-01 00:00:00+00:00 or 2025-01-01T00:00:00Z (years {}-{})",
+                quoted(raw),
                 PLAUSIBLE_YEARS.start(),
                 PLAUSIBLE_YEARS.end()
             ),
@@ -112,32 +121,27 @@ fn parse_time(raw: &[u8], path: &Path, at: RowRef) -> Result<i64> {
 }
 
 fn parse_price(raw: &[u8], path: &Path, at: RowRef, column: &str) -> Result<f64> {
-    std::str::from_utf8(raw).ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or_else(|| {
-        row_error("data.bad_value", path, at, Some(column), format_args!("cannot parse number {:?}", shorten(raw)))
-    })
-}
-
-/// The offending text for messages, cut to a readable length.
-fn shorten(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    match text.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.into_owned(),
+    if let Ok(value) = fast_float2::parse::<f64, _>(raw) {
+        return Ok(value);
     }
+    std::str::from_utf8(raw).ok().and_then(|s| s.trim().parse::<f64>().ok()).ok_or_else(|| {
+        let what = format_args!("cannot parse number {}", quoted(raw));
+        row_error(ErrorCode::DataBadValue, Origin::File(path), at, Some(column), what)
+    })
 }
 
 fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
     match err.kind() {
-        ErrorKind::Io(e) => file_error("data.io", path, format_args!("cannot read: {e}")),
+        ErrorKind::Io(e) => file_error(ErrorCode::DataIo, path, format_args!("cannot read: {e}")),
         ErrorKind::UnequalLengths { pos: Some(pos), expected_len, len } => row_error(
-            "data.malformed",
-            path,
+            ErrorCode::DataMalformed,
+            Origin::File(path),
             // The header is record 0, so the record index is the 1-based data row.
             RowRef { row: pos.record(), detail: RowDetail::Line(pos.line()) },
             None,
             format_args!("has {len} fields but the header has {expected_len}; every row needs one value per column"),
         ),
-        _ => file_error("data.malformed", path, format_args!("not a readable CSV file: {err}")),
+        _ => file_error(ErrorCode::DataMalformed, path, format_args!("not a readable CSV file: {}", detail(&err))),
     }
 }
 
@@ -179,12 +183,22 @@ mod tests {
         assert_eq!(s, "2025-03-07 21:59:00+00:00");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn prices_parse_exactly_like_std(text in "[ ]?[-+]?[0-9]{0,3}[.]?[0-9]{0,20}([eE][-+]?[0-9]{1,3})?[ ]?|[-+]?(inf|NaN|infinity|nan|x)") {
+            let at = RowRef { row: 1, detail: RowDetail::Line(2) };
+            let ours = parse_price(text.as_bytes(), Path::new("f.csv"), at, "Open").ok();
+            let std = text.trim().parse::<f64>().ok();
+            proptest::prop_assert_eq!(ours.map(f64::to_bits), std.map(f64::to_bits), "{:?}", text);
+        }
+    }
+
     #[test]
     fn implausible_years_are_bad_values_not_overflows() {
         let at = RowRef { row: 1, detail: RowDetail::Line(2) };
         for text in ["0001-01-01 00:00:00Z", "9999-12-31 00:00:00Z", "", "20x5-01-01T00:00:00Z"] {
             let err = parse_time(text.as_bytes(), Path::new("f.csv"), at).unwrap_err();
-            assert_eq!(err.code, "data.bad_value", "{text}");
+            assert_eq!(err.code, ErrorCode::DataBadValue, "{text}");
         }
     }
 }

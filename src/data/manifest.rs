@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 
 /// One input file as recorded in meta.json.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,7 +35,7 @@ pub fn file_digest(path: &Path) -> Result<FileDigest> {
 
 fn hash_file(path: &Path) -> Result<(u64, String)> {
     let io = |e: std::io::Error| {
-        EngineError::data("data.io", format!("cannot read {} to hash it: {e}", path.display())).with_file(path)
+        EngineError::new(ErrorCode::DataIo, format!("cannot read {} to hash it: {e}", path.display())).with_file(path)
     };
     let mut file = File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();

@@ -1,18 +1,54 @@
-//! Market data (SPEC 3): resolves the bid/ask files of a symbol and timeframe, reads only the
-//! rows a run needs (date range + warmup), validates them, aligns bid and ask, and reports the
-//! governance figures (alignment, gaps, duplicates, warmup shortfall) that go to meta.json.
+//! Market data: resolves the bid/ask files of a symbol and timeframe (or takes in-memory
+//! frames), reads only the rows a run needs (date range + warmup), validates them, aligns bid and
+//! ask, and reports the governance figures (alignment, gaps, duplicates, warmup shortfall) that go
+//! to meta.json.
 //!
-//! The format readers (`csv`, `parquet`) only decode; windowing, validation and duplicate
-//! handling live in `side`, so both formats accept and reject exactly the same data.
+//! The sources (`csv`, `parquet`, `frame`) only decode; windowing, validation and duplicate
+//! handling live in `side`, so every source accepts and rejects exactly the same data, and the
+//! same bars as files or as frames load identically. Bid and ask are read in parallel on two
+//! threads; errors are those of reading them one after the other (the bid side's first).
 //!
 //! Governance counts (alignment, duplicates) cover the requested range `[start_ns, end_ns)`;
 //! warmup rows are loaded but not counted, so the figures do not depend on how far back the
 //! loader had to look.
+//!
+//! # Price scale
+//!
+//! Every loaded price (Open, High, Low, Close of both sides) must lie in
+//! `[pip_size, pip_size * 1e9]` for the symbol's pip size: from one pip to a billion pips
+//! (EURUSD, pip 0.0001: 0.0001 to 100,000; USDJPY, pip 0.01: 0.01 to 10,000,000). A price
+//! outside is `data.price_scale`: the data is in another unit (e.g. scaled by a power of ten)
+//! or belongs to another symbol, and a backtest on it would compute nonsense (negative exit
+//! prices, absurd sizes) without any other error.
+//!
+//! # Frames
+//!
+//! [`DataSource::Frames`] takes each side as borrowed columns ([`SideArrays`]): bar open times
+//! as int64 nanoseconds since the epoch (UTC) and float64 Open, High, Low, Close, rows sorted by
+//! time. Messages name the frame (`bid frame` / `ask frame`), the row as its 0-based position
+//! (like pandas `iloc`) with its timestamp, and the column; `i64::MIN` (pandas `NaT`) is a
+//! missing timestamp (`data.null_value`).
+//!
+//! A frame side is identified in the manifest by a [`FileDigest`] with name
+//! `{SYMBOL}_{TF}_{BID|ASK}.frame`, path `<in-memory bid frame>` (or `ask`), and the size and
+//! SHA-256 of its canonical byte layout, which covers all rows as given (before windowing):
+//!
+//! 1. the 18 ASCII bytes `omega-v2 frame v1\n`;
+//! 2. the row count `n` as u64, little-endian;
+//! 3. the `n` timestamps as i64, little-endian;
+//! 4. the `n` Open prices as f64 (IEEE 754 binary64), little-endian; then all High, all Low
+//!    and all Close prices the same way.
+//!
+//! So `bytes = 26 + 40 * n`. The same rows always give the same digest, whatever the memory
+//! layout of the frame they came from.
 
 mod align;
 mod calendar;
 pub mod csv;
+mod frame;
+mod load;
 mod manifest;
+mod messages;
 pub mod parquet;
 mod side;
 pub mod synth;
@@ -22,23 +58,72 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::{Bars, Timeframe};
-use crate::timefmt::NANOS_PER_DAY;
 
 pub use manifest::{file_digest, hex, manifest_sha256, sha256_file, sha256_hex, FileDigest};
 
-/// What to load: one symbol and timeframe, the range `[start_ns, end_ns)` and the number of
-/// bars before `start_ns` wanted for indicator warmup.
+/// What to load: one symbol and timeframe from `source`, the range `[start_ns, end_ns)` and the
+/// number of bars before `start_ns` wanted for indicator warmup.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadRequest<'a> {
-    pub root: &'a Path,
+    pub source: DataSource<'a>,
     pub symbol: &'a str,
     pub timeframe: Timeframe,
     pub start_ns: i64,
     /// Exclusive.
     pub end_ns: i64,
     pub warmup_bars: usize,
+    /// The symbol's pip size: prices must lie in `[pip_size, pip_size * 1e9]` (module docs).
+    pub pip_size: f64,
+}
+
+/// Where the bars come from.
+#[derive(Debug, Clone, Copy)]
+pub enum DataSource<'a> {
+    /// `{root}/{SYMBOL}/{SYMBOL}_{TF}_{BID|ASK}.{parquet|csv}` (see [`data_file_path`]).
+    Files { root: &'a Path },
+    /// In-memory columns of each side (see the module docs).
+    Frames { bid: SideArrays<'a>, ask: SideArrays<'a> },
+}
+
+/// One side's bars as borrowed columns of equal length (checked when loading): bar open times in
+/// ns since the epoch (UTC) and the prices, one row per index, sorted by time.
+#[derive(Clone, Copy)]
+pub struct SideArrays<'a> {
+    pub time_ns: &'a [i64],
+    pub open: &'a [f64],
+    pub high: &'a [f64],
+    pub low: &'a [f64],
+    pub close: &'a [f64],
+}
+
+impl SideArrays<'_> {
+    /// Rows, by the time column.
+    pub fn len(&self) -> usize {
+        self.time_ns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_ns.is_empty()
+    }
+
+    fn price_columns(&self) -> [&[f64]; 4] {
+        [self.open, self.high, self.low, self.close]
+    }
+}
+
+/// Lengths only: a frame's values would flood any log line that prints a request.
+impl std::fmt::Debug for SideArrays<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SideArrays")
+            .field("time_ns", &self.time_ns.len())
+            .field("open", &self.open.len())
+            .field("high", &self.high.len())
+            .field("low", &self.low.len())
+            .field("close", &self.close.len())
+            .finish()
+    }
 }
 
 /// Aligned bars (warmup first) plus what meta.json needs to describe them.
@@ -144,8 +229,8 @@ pub fn data_file_path(root: &Path, symbol: &str, tf: Timeframe, side: Side) -> R
     if csv.is_file() {
         return Ok(csv);
     }
-    Err(EngineError::data(
-        "data.missing_file",
+    Err(EngineError::new(
+        ErrorCode::DataMissingFile,
         format!(
             "no {} data for {symbol} {}: expected {} or {}; check the data root (--data-root / OMEGA_DATA_ROOT)",
             side.as_str(),
@@ -166,14 +251,14 @@ fn check_symbol(symbol: &str) -> Result<()> {
     if valid {
         Ok(())
     } else {
-        Err(EngineError::data(
-            "data.invalid_symbol",
+        Err(EngineError::new(
+            ErrorCode::DataInvalidSymbol,
             "the symbol may contain only letters, digits, '_', '-' and '.', and must not start with '.'",
         ))
     }
 }
 
-/// Loads, validates and aligns the bid/ask bars of `req` (see the module docs and SPEC 3).
+/// Loads, validates and aligns the bid/ask bars of `req` (see the module docs).
 ///
 /// Warmup: each side keeps at most `warmup_bars` rows before `start_ns`, searched from
 /// `start - (3 * warmup_bars * timeframe + 7 days)` (which covers weekends and ordinary holes);
@@ -181,19 +266,19 @@ fn check_symbol(symbol: &str) -> Result<()> {
 /// statistics) and only the newest candidates are kept, so memory stays proportional to the
 /// rows needed, even for a ten-year file read for one year, and aligned data never has to be
 /// shifted. If the join then leaves a warmup shortfall while rows were left out (bid and ask
-/// disagree before the start, or a hole longer than the lookback), the files are read again
+/// disagree before the start, or a hole longer than the lookback), the sources are read again
 /// without the row cap and, if the time bound left rows out, with 8x the lookback per pass.
-/// The file hashes for the manifest are computed on a second thread while the rows are read.
+/// The digests for the manifest are computed on the two reading threads once their side is read.
 pub fn load(req: &LoadRequest) -> Result<LoadedData> {
     load_cancellable(req, &|| false)
 }
 
-/// [`load`] that polls `cancelled` between the expensive steps (each side's read, alignment),
-/// so Ctrl-C during a long load is noticed promptly.
+/// [`load`] that polls `cancelled` between the expensive steps (after each parallel read of
+/// both sides), so Ctrl-C during a long load is noticed promptly.
 pub fn load_cancellable(req: &LoadRequest, cancelled: &dyn Fn() -> bool) -> Result<LoadedData> {
     if req.start_ns >= req.end_ns {
-        return Err(EngineError::data(
-            "data.no_bars",
+        return Err(EngineError::new(
+            ErrorCode::DataNoBars,
             format!(
                 "the requested range [{}, {}) is empty; the start must be before the end",
                 crate::timefmt::format_iso(req.start_ns),
@@ -201,80 +286,18 @@ pub fn load_cancellable(req: &LoadRequest, cancelled: &dyn Fn() -> bool) -> Resu
             ),
         ));
     }
-    let bid_path = data_file_path(req.root, req.symbol, req.timeframe, Side::Bid)?;
-    let ask_path = data_file_path(req.root, req.symbol, req.timeframe, Side::Ask)?;
-    std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| [&bid_path, &ask_path].map(|p| file_digest(p)));
-        let loaded = load_bars(req, &bid_path, &ask_path, cancelled);
-        let digests = hashing
-            .join()
-            .map_err(|_| EngineError::new(crate::error::ErrorCode::InternalPanic, "file hashing panicked"))?;
-        let (bars, first_trading_index, governance) = loaded?;
-        let [bid, ask] = digests;
-        Ok(LoadedData { bars, first_trading_index, governance, files: vec![bid?, ask?] })
-    })
-}
-
-fn load_bars(
-    req: &LoadRequest,
-    bid_path: &Path,
-    ask_path: &Path,
-    cancelled: &dyn Fn() -> bool,
-) -> Result<(Bars, usize, Governance)> {
-    let check = || if cancelled() { Err(EngineError::cancelled()) } else { Ok(()) };
-    let mut lookback = initial_lookback(req);
-    let mut keep_before = req.warmup_bars;
-    loop {
-        let window = side::Window {
-            lower: req.start_ns.saturating_sub(lookback),
-            start: req.start_ns,
-            end: req.end_ns,
-            step_ns: req.timeframe.nanos(),
-            keep_before,
-        };
-        let bid = read_side(bid_path, window)?;
-        check()?;
-        let ask = read_side(ask_path, window)?;
-        check()?;
-        let skipped = [bid.skipped, ask.skipped];
-        let duplicates_dropped = SideCounts { bid: bid.duplicates, ask: ask.duplicates };
-        let (bars, alignment, warmup) = align::align(bid, ask, req.start_ns, req.warmup_bars);
-        if warmup.shortfall_bars > 0 {
-            // Rows that might have filled the warmup were left out: read again without the row
-            // cap and, if the time bound left rows out, with eight times the lookback.
-            let capped = skipped.iter().any(|s| s.over_keep) && keep_before != usize::MAX;
-            let bounded = skipped.iter().any(|s| s.before_lower) && lookback != i64::MAX;
-            if capped || bounded {
-                keep_before = usize::MAX;
-                if bounded {
-                    lookback = lookback.saturating_mul(8);
-                }
-                continue;
-            }
+    match req.source {
+        DataSource::Files { root } => {
+            let bid = data_file_path(root, req.symbol, req.timeframe, Side::Bid)?;
+            let ask = data_file_path(root, req.symbol, req.timeframe, Side::Ask)?;
+            load::load_pair(req, [load::SideInput::File(&bid), load::SideInput::File(&ask)], cancelled)
         }
-        let first_trading_index = warmup.available_bars;
-        if first_trading_index == bars.len() {
-            return Err(align::no_common_bars(bid_path, ask_path, req.start_ns, req.end_ns));
+        DataSource::Frames { bid, ask } => {
+            frame::check_shape(Side::Bid, &bid)?;
+            frame::check_shape(Side::Ask, &ask)?;
+            let inputs = [load::SideInput::Frame(Side::Bid, bid), load::SideInput::Frame(Side::Ask, ask)];
+            load::load_pair(req, inputs, cancelled)
         }
-        align::check_bid_not_above_ask(&bars, bid_path, ask_path)?;
-        let gaps = calendar::fx_weekday_gaps(&bars.time_ns, req.timeframe);
-        let governance = Governance { alignment, gaps, duplicates_dropped, warmup_shortfall: warmup };
-        return Ok((bars, first_trading_index, governance));
-    }
-}
-
-fn initial_lookback(req: &LoadRequest) -> i64 {
-    if req.warmup_bars == 0 {
-        return 0;
-    }
-    let bars = i64::try_from(req.warmup_bars).unwrap_or(i64::MAX);
-    bars.saturating_mul(req.timeframe.nanos()).saturating_mul(3).saturating_add(7 * NANOS_PER_DAY)
-}
-
-fn read_side(path: &Path, window: side::Window) -> Result<side::SideData> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => parquet::read_side(path, window),
-        _ => csv::read_side(path, window),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Parquet data files through the low-level column reader (no arrow; see
 //! notes/data-loading.md). Columns are found by name in every row group; row groups whose
-//! `UTC time` statistics lie outside the window are skipped undecoded; inside a group the time
-//! column is decoded first and only the kept row span of the price columns is read, straight
-//! into the output columns. `Volume` must exist but is never decoded.
+//! `UTC time` statistics lie outside the window are skipped undecoded; inside a group, batch by
+//! batch, the time column is decoded first and only the kept row span of the price columns is
+//! read, straight into the output columns. `Volume` must exist but is never decoded.
 
 use std::fs::File;
 use std::path::Path;
@@ -11,6 +11,7 @@ use std::sync::Arc;
 use ::parquet::basic::{
     Compression, CompressionCodec, ConvertedType, LogicalType, Repetition, TimeUnit, Type as PhysicalType,
 };
+use ::parquet::column::reader::ColumnReaderImpl;
 use ::parquet::data_type::{DataType, DoubleType, Int64Type};
 use ::parquet::errors::ParquetError;
 use ::parquet::file::metadata::RowGroupMetaData;
@@ -21,8 +22,9 @@ use ::parquet::file::writer::SerializedFileWriter;
 use ::parquet::schema::types::{ColumnDescriptor, Type};
 
 use super::csv::{missing_column, REQUIRED_COLUMNS, TIME_COLUMN};
-use super::side::{columns_mut, file_error, row_error, RowDetail, RowRef, SideBuilder, SideData, Window};
-use crate::error::{EngineError, Result};
+use super::messages::{detail, file_error, row_error, Origin, RowDetail, RowRef};
+use super::side::{columns_mut, PriceBounds, SideBuilder, SideData, Window};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Ohlc;
 
 /// Plain int64 timestamps are taken as ns only within 1973..2099 (1e17..4.1e18 ns); seconds,
@@ -32,35 +34,40 @@ const PLAUSIBLE_NS: std::ops::RangeInclusive<i64> = 100_000_000_000_000_000..=4_
 /// pyarrow's default row-group size; our writer uses it too.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1 << 20;
 
-pub(crate) fn read_side(path: &Path, window: Window) -> Result<SideData> {
+pub(crate) fn read_side(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
     // Backstop for untrusted bytes: the parquet crate asserts on some corrupt metadata (the ones
     // we know of are checked first, see `check_chunks`); a panic must still become a data error.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_file(path, window))).unwrap_or_else(|panic| {
-        let why =
-            panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_file(path, window, prices))).unwrap_or_else(|panic| {
+        let why = panic.downcast_ref::<&str>().copied().or_else(|| panic.downcast_ref::<String>().map(|s| &s[..]));
         Err(file_error(
-            "data.malformed",
+            ErrorCode::DataMalformed,
             path,
-            format_args!("the parquet decoder failed on this file ({}); the file is corrupt", why.unwrap_or_default()),
+            format_args!(
+                "the parquet decoder failed on this file ({}); the file is corrupt",
+                detail(why.unwrap_or_default())
+            ),
         ))
     })
 }
 
-fn read_file(path: &Path, window: Window) -> Result<SideData> {
-    let file = File::open(path).map_err(|e| file_error("data.io", path, format_args!("cannot open: {e}")))?;
-    let file_len = file.metadata().map_err(|e| file_error("data.io", path, format_args!("cannot stat: {e}")))?.len();
-    let reader = SerializedFileReader::new(file)
-        .map_err(|e| file_error("data.malformed", path, format_args!("not a readable parquet file: {e}")))?;
+fn read_file(path: &Path, window: Window, prices: PriceBounds) -> Result<SideData> {
+    let file = File::open(path).map_err(|e| file_error(ErrorCode::DataIo, path, format_args!("cannot open: {e}")))?;
+    let file_len =
+        file.metadata().map_err(|e| file_error(ErrorCode::DataIo, path, format_args!("cannot stat: {e}")))?.len();
+    let reader = SerializedFileReader::new(file).map_err(|e| {
+        file_error(ErrorCode::DataMalformed, path, format_args!("not a readable parquet file: {}", detail(e)))
+    })?;
     let metadata = reader.metadata();
     let layout = Layout::of(metadata.file_metadata().schema_descr().columns(), path)?;
     let max_rows = usize::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
 
-    let mut side = SideBuilder::new(path, window, max_rows);
+    let mut side = SideBuilder::new(Origin::File(path), window, prices, max_rows);
     let mut scratch = GroupScratch::default();
     let mut first_row = 0u64;
     for (g, group_meta) in metadata.row_groups().iter().enumerate() {
-        let rows = usize::try_from(group_meta.num_rows())
-            .map_err(|_| file_error("data.malformed", path, format_args!("row group {g} has a negative row count")))?;
+        let rows = usize::try_from(group_meta.num_rows()).map_err(|_| {
+            file_error(ErrorCode::DataMalformed, path, format_args!("row group {g} has a negative row count"))
+        })?;
         let group_first_row = first_row;
         first_row = first_row.saturating_add(rows as u64);
         if side.done() {
@@ -80,12 +87,16 @@ fn read_file(path: &Path, window: Window) -> Result<SideData> {
     side.finish()
 }
 
-/// Reusable buffers of one row group (time column and definition levels).
+/// Reusable buffers across row groups: one batch of the time column and definition levels.
 #[derive(Default)]
 struct GroupScratch {
     time_ns: Vec<i64>,
     levels: Vec<i16>,
 }
+
+/// Rows decoded per batch: keeps the scratch small and the batch's prices in cache while they
+/// are validated, and lets reading stop within a group once the window's end is passed.
+const BATCH_ROWS: usize = 1 << 14;
 
 /// One row group being read, with what error messages need to locate its rows.
 struct GroupSource<'a> {
@@ -103,75 +114,127 @@ impl GroupSource<'_> {
     }
 }
 
+/// Reads a group batch by batch: the time column first, then only the kept span of the prices,
+/// straight into the side's columns (price readers open on the first kept row).
 fn read_group(source: &GroupSource, layout: &Layout, side: &mut SideBuilder, scratch: &mut GroupScratch) -> Result<()> {
-    scratch.time_ns.clear();
-    read_column::<Int64Type>(source, &layout.time, 0, source.rows, &mut scratch.time_ns, &mut scratch.levels)?;
-    layout.time.encoding.to_ns(&mut scratch.time_ns, source)?;
-
-    let kept = side.place_batch(&scratch.time_ns, |i| source.at(i))?;
-    if kept.is_empty() {
-        return Ok(());
-    }
-    let first_new = side.len();
-    side.time_ns.extend_from_slice(&scratch.time_ns[kept.clone()]);
-    for (column, out) in layout.prices.iter().zip(columns_mut(&mut side.ohlc)) {
-        read_column::<DoubleType>(source, column, kept.start, kept.len(), out, &mut scratch.levels)?;
-    }
-    side.accept_tail(first_new, |k| source.at(kept.start + k))
-}
-
-/// Appends rows `skip..skip + count` of one column to `out`; a null is `data.null_value`.
-fn read_column<T: DataType>(
-    source: &GroupSource,
-    column: &Column,
-    skip: usize,
-    count: usize,
-    out: &mut Vec<T::T>,
-    levels: &mut Vec<i16>,
-) -> Result<()> {
-    let decode = |e: ParquetError| decode_error(source.path, source.index, &column.name, e);
-    let untyped = source.group.get_column_reader(column.index).map_err(decode)?;
-    let mut reader = T::get_column_reader(untyped).ok_or_else(|| {
-        EngineError::new(
-            crate::error::ErrorCode::Internal,
-            format!("column `{}` changed type while reading", column.name),
-        )
-    })?;
-    let truncated = || {
-        file_error(
-            "data.malformed",
-            source.path,
-            format_args!("column `{}` in row group {} has fewer values than rows", column.name, source.index),
-        )
-    };
-    if skip > 0 && reader.skip_records(skip).map_err(decode)? != skip {
-        return Err(truncated());
-    }
-    let before = out.len();
-    levels.clear();
-    let mut records = 0;
-    while records < count {
-        let (read, _, _) = reader.read_records(count - records, Some(levels), None, out).map_err(decode)?;
-        if read == 0 {
-            return Err(truncated());
+    let mut time = Cursor::<Int64Type>::open(source, &layout.time)?;
+    let mut prices: Option<[Cursor<DoubleType>; 4]> = None;
+    let mut first = 0;
+    while first < source.rows && !side.done() {
+        let count = BATCH_ROWS.min(source.rows - first);
+        scratch.time_ns.clear();
+        time.read(count, &mut scratch.time_ns, &mut scratch.levels)?;
+        layout.time.encoding.to_ns(&mut scratch.time_ns, source, first)?;
+        let kept = side.place_batch(&scratch.time_ns, |k| source.at(first + k))?;
+        if !kept.is_empty() {
+            let rows = first + kept.start..first + kept.end;
+            let cursors = match &mut prices {
+                Some(cursors) => cursors,
+                None => prices.insert(open_prices(source, layout)?),
+            };
+            let first_new = side.len();
+            side.time_ns.extend_from_slice(&scratch.time_ns[kept]);
+            for (cursor, out) in cursors.iter_mut().zip(columns_mut(&mut side.ohlc)) {
+                cursor.skip_to(rows.start)?;
+                cursor.read(rows.len(), out, &mut scratch.levels)?;
+            }
+            side.accept_tail(first_new, |k| source.at(rows.start + k))?;
         }
-        records += read;
-    }
-    if out.len() - before < count {
-        let null_at = levels.iter().position(|&l| l < column.max_def_level).unwrap_or(0);
-        return Err(row_error(
-            "data.null_value",
-            source.path,
-            source.at(skip + null_at),
-            Some(&column.name),
-            "null value; every row needs a value in every column",
-        ));
+        first += count;
     }
     Ok(())
 }
 
+fn open_prices<'a>(source: &'a GroupSource<'a>, layout: &'a Layout) -> Result<[Cursor<'a, DoubleType>; 4]> {
+    let [open, high, low, close] = &layout.prices;
+    Ok([
+        Cursor::open(source, open)?,
+        Cursor::open(source, high)?,
+        Cursor::open(source, low)?,
+        Cursor::open(source, close)?,
+    ])
+}
+
+/// One column of a row group, read front to back.
+struct Cursor<'a, T: DataType> {
+    reader: ColumnReaderImpl<T>,
+    source: &'a GroupSource<'a>,
+    column: &'a Column,
+    /// Rows consumed so far.
+    position: usize,
+}
+
+impl<'a, T: DataType> Cursor<'a, T> {
+    fn open(source: &'a GroupSource<'a>, column: &'a Column) -> Result<Self> {
+        let untyped = source
+            .group
+            .get_column_reader(column.index)
+            .map_err(|e| decode_error(source.path, source.index, &column.name, e))?;
+        let reader = T::get_column_reader(untyped).ok_or_else(|| {
+            EngineError::new(ErrorCode::Internal, format!("column `{}` changed type while reading", column.name))
+        })?;
+        Ok(Self { reader, source, column, position: 0 })
+    }
+
+    fn skip_to(&mut self, row: usize) -> Result<()> {
+        let skip = row - self.position;
+        if skip > 0
+            && self
+                .reader
+                .skip_records(skip)
+                .map_err(|e| decode_error(self.source.path, self.source.index, &self.column.name, e))?
+                != skip
+        {
+            return Err(self.truncated());
+        }
+        self.position = row;
+        Ok(())
+    }
+
+    /// Appends the next `count` rows to `out`; a null is `data.null_value`.
+    fn read(&mut self, count: usize, out: &mut Vec<T::T>, levels: &mut Vec<i16>) -> Result<()> {
+        let before = out.len();
+        levels.clear();
+        let mut records = 0;
+        while records < count {
+            let (read, _, _) = self
+                .reader
+                .read_records(count - records, Some(levels), None, out)
+                .map_err(|e| decode_error(self.source.path, self.source.index, &self.column.name, e))?;
+            if read == 0 {
+                return Err(self.truncated());
+            }
+            records += read;
+        }
+        if out.len() - before < count {
+            let null_at = levels.iter().position(|&l| l < self.column.max_def_level).unwrap_or(0);
+            return Err(row_error(
+                ErrorCode::DataNullValue,
+                Origin::File(self.source.path),
+                self.source.at(self.position + null_at),
+                Some(&self.column.name),
+                "null value; every row needs a value in every column",
+            ));
+        }
+        self.position += count;
+        Ok(())
+    }
+
+    fn truncated(&self) -> EngineError {
+        file_error(
+            ErrorCode::DataMalformed,
+            self.source.path,
+            format_args!("column `{}` in row group {} has fewer values than rows", self.column.name, self.source.index),
+        )
+    }
+}
+
 fn decode_error(path: &Path, group: usize, column: &str, err: ParquetError) -> EngineError {
-    file_error("data.malformed", path, format_args!("cannot decode column `{column}` in row group {group}: {err}"))
+    file_error(
+        ErrorCode::DataMalformed,
+        path,
+        format_args!("cannot decode column `{column}` in row group {group}: {}", detail(err)),
+    )
 }
 
 /// How `UTC time` is stored.
@@ -191,12 +254,13 @@ impl TimeEncoding {
         }
     }
 
-    fn to_ns(self, values: &mut [i64], source: &GroupSource) -> Result<()> {
+    /// Converts the group's rows `first..` in place.
+    fn to_ns(self, values: &mut [i64], source: &GroupSource, first: usize) -> Result<()> {
         if let TimeEncoding::Timestamp { ns_per_unit: 1 } = self {
             return Ok(());
         }
         for (i, v) in values.iter_mut().enumerate() {
-            *v = self.to_ns_value(*v).ok_or_else(|| implausible_time(self, *v, source.path, source.at(i)))?;
+            *v = self.to_ns_value(*v).ok_or_else(|| implausible_time(self, *v, source.path, source.at(first + i)))?;
         }
         Ok(())
     }
@@ -217,7 +281,7 @@ fn implausible_time(encoding: TimeEncoding, v: i64, path: &Path, at: RowRef) -> 
             )
         }
     };
-    row_error("data.unsupported_type", path, at, Some(TIME_COLUMN), hint)
+    row_error(ErrorCode::DataUnsupportedType, Origin::File(path), at, Some(TIME_COLUMN), hint)
 }
 
 /// A needed column: leaf index, name and nullability.
@@ -308,7 +372,7 @@ impl Layout {
                 start >= 0 && len >= 0 && (start as u64).checked_add(len as u64).is_some_and(|end| end <= file_len);
             if !in_file {
                 return Err(file_error(
-                    "data.malformed",
+                    ErrorCode::DataMalformed,
                     path,
                     format_args!(
                         "column `{}` in row group {index} points outside the file; the file is corrupt",
@@ -319,7 +383,7 @@ impl Layout {
             let codec = chunk.compression_codec();
             if !matches!(codec, CompressionCodec::UNCOMPRESSED | CompressionCodec::SNAPPY | CompressionCodec::ZSTD) {
                 return Err(file_error(
-                    "data.unsupported_codec",
+                    ErrorCode::DataUnsupportedCodec,
                     path,
                     format_args!(
                         "column `{}` in row group {index} is compressed with {codec:?}, which this build cannot read (snappy, zstd or none); rewrite it, e.g. df.to_parquet(path, compression=\"snappy\")",
@@ -344,7 +408,7 @@ fn time_encoding(descr: &ColumnDescriptor, path: &Path) -> Result<TimeEncoding> 
             Ok(TimeEncoding::Timestamp { ns_per_unit: unit_ns(&t.unit) })
         }
         (PhysicalType::INT64, Some(LogicalType::Timestamp(_)), _) => Err(file_error(
-            "data.naive_timestamp",
+            ErrorCode::DataNaiveTimestamp,
             path,
             "column `UTC time` holds naive timestamps (isAdjustedToUTC=false); the engine never guesses a time zone; write timestamps with +00:00 or as UTC-adjusted parquet (e.g. pandas tz='UTC')",
         )
@@ -370,7 +434,7 @@ fn time_encoding(descr: &ColumnDescriptor, path: &Path) -> Result<TimeEncoding> 
 }
 
 fn unsupported(path: &Path, column: &str, what: impl std::fmt::Display) -> EngineError {
-    file_error("data.unsupported_type", path, format_args!("column `{column}` {what}")).with("column", column)
+    file_error(ErrorCode::DataUnsupportedType, path, format_args!("column `{column}` {what}")).with("column", column)
 }
 
 /// Shape of a written parquet file.

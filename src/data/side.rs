@@ -1,12 +1,12 @@
-//! What both file readers share: the time window that decides which rows are kept, the row
-//! checks of SPEC 3 (finite, positive, OHLC-consistent, strictly increasing, duplicates) and the
-//! located error messages. Readers decode timestamps and prices and feed them to [`SideBuilder`].
+//! What every source of rows shares (CSV, parquet, in-memory frames): the time window that
+//! decides which rows are kept and the row checks (finite, positive, within the symbol's price
+//! scale, OHLC-consistent, strictly increasing, duplicates). Readers decode timestamps and prices
+//! and feed them to [`SideBuilder`].
 
-use std::fmt;
 use std::ops::Range;
-use std::path::Path;
 
-use crate::error::{EngineError, Result};
+use super::messages::{origin_error, price, row_error, Origin, RowRef};
+use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Ohlc;
 use crate::timefmt::format_iso;
 
@@ -21,6 +21,36 @@ pub(crate) struct Window {
     pub keep_before: usize,
 }
 
+/// The prices a side may hold: from one pip to [`PriceBounds::MAX_PIPS`] pips of the symbol.
+/// Prices outside are not a market of this symbol: data in another unit (scaled by a power of
+/// ten, or in points instead of price) or of another symbol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PriceBounds {
+    pub min: f64,
+    pub max: f64,
+}
+
+impl PriceBounds {
+    pub const MAX_PIPS: f64 = 1e9;
+
+    pub fn for_pip_size(pip_size: f64) -> Result<Self> {
+        let max = pip_size * Self::MAX_PIPS;
+        if !(pip_size > 0.0 && max.is_finite()) {
+            return Err(EngineError::new(
+                ErrorCode::DataInvalidPipSize,
+                "the symbol's pip size must be a positive finite number; check the symbol specs",
+            ));
+        }
+        Ok(Self { min: pip_size, max })
+    }
+
+    #[inline(always)]
+    fn contains(&self, v: f64) -> bool {
+        // False for NaN; with a positive finite range also for infinities and v <= 0.
+        (v >= self.min) & (v <= self.max)
+    }
+}
+
 /// Columns are reserved up front for at most this many rows (about eleven years of M1) and grow
 /// beyond it only if needed: the bound comes from metadata and dates, and a corrupt file or an
 /// absurd range must not make one huge allocation (an allocation failure aborts the process).
@@ -33,55 +63,6 @@ impl Window {
         let range = usize::try_from(span / self.step_ns.max(1)).unwrap_or(usize::MAX);
         range.saturating_add(self.keep_before).saturating_add(1)
     }
-}
-
-/// A row's position in its file for error messages: the 1-based data row, plus the CSV line or
-/// the parquet row group.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RowRef {
-    pub row: u64,
-    pub detail: RowDetail,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum RowDetail {
-    Line(u64),
-    RowGroup(usize),
-}
-
-impl fmt::Display for RowRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.detail {
-            RowDetail::Line(line) => write!(f, "row {} (line {line})", self.row),
-            RowDetail::RowGroup(group) => write!(f, "row {} (row group {group})", self.row),
-        }
-    }
-}
-
-/// A data error located at a row (and optionally a column) of `path`.
-pub(crate) fn row_error(
-    code: &'static str,
-    path: &Path,
-    at: RowRef,
-    column: Option<&str>,
-    what: impl fmt::Display,
-) -> EngineError {
-    let column_part = column.map(|c| format!(", column `{c}`")).unwrap_or_default();
-    let mut err = EngineError::data(code, format!("{}: {at}{column_part}: {what}", path.display()))
-        .with_file(path)
-        .with("row", at.row);
-    if let RowDetail::Line(line) = at.detail {
-        err = err.with("line", line);
-    }
-    match column {
-        Some(c) => err.with("column", c),
-        None => err,
-    }
-}
-
-/// A data error about a whole file (no row).
-pub(crate) fn file_error(code: &'static str, path: &Path, what: impl fmt::Display) -> EngineError {
-    EngineError::data(code, format!("{}: {what}", path.display())).with_file(path)
 }
 
 pub(crate) const PRICE_COLUMNS: [&str; 4] = ["Open", "High", "Low", "Close"];
@@ -110,10 +91,11 @@ pub(crate) struct Skipped {
     pub over_keep: bool,
 }
 
-/// Collects the kept rows of one file and enforces the row rules on them.
+/// Collects the kept rows of one side and enforces the row rules on them.
 pub(crate) struct SideBuilder<'a> {
-    path: &'a Path,
+    origin: Origin<'a>,
     window: Window,
+    prices: PriceBounds,
     pub time_ns: Vec<i64>,
     pub ohlc: Ohlc,
     duplicates: usize,
@@ -127,12 +109,13 @@ pub(crate) struct SideBuilder<'a> {
 }
 
 impl<'a> SideBuilder<'a> {
-    /// `max_rows` is what the file could hold at most (`usize::MAX` if unknown).
-    pub fn new(path: &'a Path, window: Window, max_rows: usize) -> Self {
+    /// `max_rows` is what the source could hold at most (`usize::MAX` if unknown).
+    pub fn new(origin: Origin<'a>, window: Window, prices: PriceBounds, max_rows: usize) -> Self {
         let capacity = window.slots().min(max_rows).min(MAX_RESERVED_ROWS);
         Self {
-            path,
+            origin,
             window,
+            prices,
             time_ns: Vec::with_capacity(capacity),
             ohlc: Ohlc::with_capacity(capacity),
             duplicates: 0,
@@ -181,6 +164,12 @@ impl<'a> SideBuilder<'a> {
 
     /// [`Self::place_batch`] for one row: whether to keep it.
     pub fn place(&mut self, ns: i64, at: RowRef) -> Result<bool> {
+        // The common row (in order, inside a range that has begun) needs no batch search.
+        if self.range_started && ns >= self.prev_ns && ns < self.window.end {
+            self.prev_ns = ns;
+            self.last_ns = Some(self.last_ns.map_or(ns, |l| l.max(ns)));
+            return Ok(true);
+        }
         Ok(!self.place_batch(&[ns], |_| at)?.is_empty())
     }
 
@@ -219,26 +208,36 @@ impl<'a> SideBuilder<'a> {
 
     /// Appends one kept row and validates it.
     pub fn push(&mut self, ns: i64, prices: [f64; 4], at: RowRef) -> Result<()> {
+        let repeat = self.time_ns.last() == Some(&ns);
         self.time_ns.push(ns);
         self.ohlc.push(prices[0], prices[1], prices[2], prices[3]);
-        self.accept_tail(self.len() - 1, |_| at)
+        if !row_ok(prices, self.prices) {
+            check_prices(prices, self.origin, self.prices, || at)?;
+        }
+        if repeat {
+            return self.drop_duplicates(self.len() - 1, self.len() - 1, |_| at);
+        }
+        Ok(())
     }
 
     /// Validates the rows appended since `from` (row `from + k` is located by `at(k)`) and drops
     /// identical duplicates. Placement already guaranteed non-decreasing timestamps, so only
     /// rows repeating the previous timestamp need the slower compaction.
     pub fn accept_tail(&mut self, from: usize, at: impl Fn(usize) -> RowRef) -> Result<()> {
-        let o = &self.ohlc;
-        let rows = || o.open[from..].iter().zip(&o.high[from..]).zip(&o.low[from..]).zip(&o.close[from..]);
-        // A branch-free pass (vectorisable) first; the located search only runs on failure.
-        if !rows().fold(true, |ok, (((&open, &high), &low), &close)| ok & prices_ok(open, high, low, close)) {
-            for (k, (((&open, &high), &low), &close)) in rows().enumerate() {
-                check_prices([open, high, low, close], self.path, || at(k))?;
+        // Branch-free passes (vectorised) first; the located searches only run on a failure.
+        if !prices_all_ok(&self.ohlc, from, self.prices) {
+            let o = &self.ohlc;
+            let rows = o.open[from..].iter().zip(&o.high[from..]).zip(&o.low[from..]).zip(&o.close[from..]);
+            for (k, (((&open, &high), &low), &close)) in rows.enumerate() {
+                check_prices([open, high, low, close], self.origin, self.prices, || at(k))?;
             }
         }
-        let first_repeat = (from.max(1)..self.len()).find(|&j| self.time_ns[j] == self.time_ns[j - 1]);
-        match first_repeat {
-            Some(j) => self.drop_duplicates(from, j, at),
+        let times = &self.time_ns[from.saturating_sub(1)..];
+        if !times.windows(2).fold(false, |repeat, w| repeat | (w[0] == w[1])) {
+            return Ok(());
+        }
+        match (from.max(1)..self.len()).find(|&j| self.time_ns[j] == self.time_ns[j - 1]) {
+            Some(first) => self.drop_duplicates(from, first, at),
             None => Ok(()),
         }
     }
@@ -251,7 +250,7 @@ impl<'a> SideBuilder<'a> {
             let prev = self.row(kept - 1);
             if prev.0 == row.0 {
                 if prev.1 != row.1 {
-                    return Err(divergent_duplicate(self.path, at(j - from), prev.1, row.1, row.0));
+                    return Err(divergent_duplicate(self.origin, at(j - from), prev.1, row.1, row.0));
                 }
                 self.duplicates += usize::from(row.0 >= self.window.start);
                 continue;
@@ -276,8 +275,8 @@ impl<'a> SideBuilder<'a> {
 
     fn not_increasing(&self, ns: i64, prev: i64, at: RowRef) -> EngineError {
         row_error(
-            "data.not_increasing",
-            self.path,
+            ErrorCode::DataNotIncreasing,
+            self.origin,
             at,
             Some("UTC time"),
             format_args!(
@@ -293,9 +292,9 @@ impl<'a> SideBuilder<'a> {
             (Some(first), Some(last)) => format!("its rows span {} to {}", format_iso(first), format_iso(last)),
             _ => "it has no data rows".to_string(),
         };
-        file_error(
-            "data.no_bars",
-            self.path,
+        origin_error(
+            ErrorCode::DataNoBars,
+            self.origin,
             format_args!(
                 "no bars in the requested range [{}, {}); {extent}; choose dates inside the data",
                 format_iso(self.window.start),
@@ -318,56 +317,81 @@ impl<'a> SideBuilder<'a> {
     }
 }
 
-/// The rule [`check_prices`] explains, as one branch-free test.
-#[inline]
-fn prices_ok(open: f64, high: f64, low: f64, close: f64) -> bool {
-    let finite_positive = |v: f64| v.is_finite() & (v > 0.0);
-    finite_positive(open)
-        & finite_positive(high)
-        & finite_positive(low)
-        & finite_positive(close)
-        & (high >= open.max(close))
-        & (low <= open.min(close))
+/// Whether the rows `from..` pass [`check_prices`], as one branch-free pass (vectorised).
+fn prices_all_ok(o: &Ohlc, from: usize, bounds: PriceBounds) -> bool {
+    let n = o.len() - from;
+    let [open, high, low, close] = [&o.open, &o.high, &o.low, &o.close].map(|c| &c[from..from + n]);
+    let mut ok = true;
+    for i in 0..n {
+        ok &= row_ok([open[i], high[i], low[i], close[i]], bounds);
+    }
+    ok
 }
 
-/// Finite, positive, `high >= max(open, close)` and `low <= min(open, close)`.
-fn check_prices(prices: [f64; 4], path: &Path, at: impl Fn() -> RowRef) -> Result<()> {
+/// The rule [`check_prices`] explains, without branches (`high >= max(open, close)` is spelled
+/// out so that loops over it vectorise; NaN fails the bounds anyway).
+#[inline(always)]
+fn row_ok([open, high, low, close]: [f64; 4], bounds: PriceBounds) -> bool {
+    bounds.contains(open)
+        & bounds.contains(high)
+        & bounds.contains(low)
+        & bounds.contains(close)
+        & (high >= open)
+        & (high >= close)
+        & (low <= open)
+        & (low <= close)
+}
+
+/// Finite, positive, within the symbol's price bounds, `high >= max(open, close)` and
+/// `low <= min(open, close)`.
+fn check_prices(prices: [f64; 4], origin: Origin, bounds: PriceBounds, at: impl Fn() -> RowRef) -> Result<()> {
     for (value, column) in prices.into_iter().zip(PRICE_COLUMNS) {
         if !value.is_finite() {
-            return Err(row_error(
-                "data.non_finite",
-                path,
-                at(),
-                Some(column),
-                format_args!("{value} is not a finite price"),
-            ));
+            let what = format_args!("{value} is not a finite price");
+            return Err(row_error(ErrorCode::DataNonFinite, origin, at(), Some(column), what));
         }
         if value <= 0.0 {
-            return Err(row_error(
-                "data.non_positive",
-                path,
-                at(),
-                Some(column),
-                format_args!("price {value} is not positive"),
-            ));
+            let what = format_args!("price {} is not positive", price(value));
+            return Err(row_error(ErrorCode::DataNonPositive, origin, at(), Some(column), what));
+        }
+        if !bounds.contains(value) {
+            return Err(out_of_scale(value, origin, bounds, at(), column));
         }
     }
     let [open, high, low, close] = prices;
     if high < open.max(close) {
-        let what = format_args!("High {high} is below max(Open, Close) = {}", open.max(close));
-        return Err(row_error("data.ohlc_inconsistent", path, at(), Some("High"), what));
+        let what = format_args!("High {} is below max(Open, Close) = {}", price(high), price(open.max(close)));
+        return Err(row_error(ErrorCode::DataOhlcInconsistent, origin, at(), Some("High"), what));
     }
     if low > open.min(close) {
-        let what = format_args!("Low {low} is above min(Open, Close) = {}", open.min(close));
-        return Err(row_error("data.ohlc_inconsistent", path, at(), Some("Low"), what));
+        let what = format_args!("Low {} is above min(Open, Close) = {}", price(low), price(open.min(close)));
+        return Err(row_error(ErrorCode::DataOhlcInconsistent, origin, at(), Some("Low"), what));
     }
     Ok(())
 }
 
-fn divergent_duplicate(path: &Path, at: RowRef, prev: [f64; 4], this: [f64; 4], ns: i64) -> EngineError {
+fn out_of_scale(value: f64, origin: Origin, bounds: PriceBounds, at: RowRef, column: &str) -> EngineError {
+    let allowed = format!("[{}, {}]", price(bounds.min), price(bounds.max));
     row_error(
-        "data.duplicate_divergent",
-        path,
+        ErrorCode::DataPriceScale,
+        origin,
+        at,
+        Some(column),
+        format_args!(
+            "price {} is outside {allowed}, the range from one pip ({}) to {:e} pips allowed for the symbol; the data's price scale does not match the symbol's pip size (e.g. prices multiplied by a power of ten), or the data belongs to another symbol",
+            price(value),
+            price(bounds.min),
+            PriceBounds::MAX_PIPS
+        ),
+    )
+    .with("value", price(value))
+    .with("allowed", allowed)
+}
+
+fn divergent_duplicate(origin: Origin, at: RowRef, prev: [f64; 4], this: [f64; 4], ns: i64) -> EngineError {
+    row_error(
+        ErrorCode::DataDuplicateDivergent,
+        origin,
         at,
         Some("UTC time"),
         format_args!(
@@ -380,22 +404,35 @@ fn divergent_duplicate(path: &Path, at: RowRef, prev: [f64; 4], this: [f64; 4], 
 }
 
 fn slashed(prices: [f64; 4]) -> String {
-    prices.map(|p| p.to_string()).join("/")
+    prices.map(|p| price(p).to_string()).join("/")
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::data::messages::RowDetail;
 
     const MIN: i64 = 60_000_000_000;
 
     fn builder(path: &Path) -> SideBuilder<'_> {
         let window = Window { lower: 10 * MIN, start: 20 * MIN, end: 30 * MIN, step_ns: MIN, keep_before: 3 };
-        SideBuilder::new(path, window, 100)
+        SideBuilder::new(Origin::File(path), window, PriceBounds::for_pip_size(1e-4).unwrap(), 100)
     }
 
     fn at(row: u64) -> RowRef {
         RowRef { row, detail: RowDetail::Line(row + 1) }
+    }
+
+    #[test]
+    fn price_bounds_span_one_pip_to_a_billion_pips() {
+        let b = PriceBounds::for_pip_size(0.01).unwrap();
+        assert_eq!((b.min, b.max), (0.01, 1e7));
+        assert!(b.contains(0.01) && b.contains(1e7) && !b.contains(0.0099) && !b.contains(f64::NAN));
+        for bad in [0.0, -1e-4, f64::NAN, f64::INFINITY, f64::MAX] {
+            assert_eq!(PriceBounds::for_pip_size(bad).unwrap_err().code, ErrorCode::DataInvalidPipSize, "{bad}");
+        }
     }
 
     #[test]
@@ -407,7 +444,7 @@ mod tests {
         assert!(b.place(29 * MIN, at(3)).unwrap());
         assert!(!b.place(30 * MIN, at(4)).unwrap());
         let err = b.place(29 * MIN, at(5)).unwrap_err();
-        assert_eq!(err.code, "data.not_increasing");
+        assert_eq!(err.code, ErrorCode::DataNotIncreasing);
         assert!(err.message.contains("row 5 (line 6)"), "{err}");
     }
 
@@ -437,7 +474,7 @@ mod tests {
         b.push(20 * MIN, [1.0, 2.0, 0.5, 1.5], at(2)).unwrap();
         assert_eq!(b.len(), 1);
         let err = b.push(20 * MIN, [1.0, 2.0, 0.5, 1.6], at(3)).unwrap_err();
-        assert_eq!(err.code, "data.duplicate_divergent");
+        assert_eq!(err.code, ErrorCode::DataDuplicateDivergent);
         assert_eq!(b.duplicates, 1);
     }
 
@@ -445,14 +482,16 @@ mod tests {
     fn price_checks_name_the_column() {
         let path = Path::new("x.csv");
         let cases = [
-            ([f64::NAN, 1.0, 1.0, 1.0], "data.non_finite", "Open"),
-            ([1.0, 1.0, 1.0, 0.0], "data.non_positive", "Close"),
-            ([1.0, 1.1, 0.9, 1.2], "data.ohlc_inconsistent", "High"),
-            ([1.0, 1.3, 1.05, 1.2], "data.ohlc_inconsistent", "Low"),
+            ([f64::NAN, 1.0, 1.0, 1.0], ErrorCode::DataNonFinite, "Open"),
+            ([1.0, 1.0, 1.0, 0.0], ErrorCode::DataNonPositive, "Close"),
+            ([1.0, 1.1, 0.9, 1.2], ErrorCode::DataOhlcInconsistent, "High"),
+            ([1.0, 1.3, 1.05, 1.2], ErrorCode::DataOhlcInconsistent, "Low"),
+            ([1.0, 1.0e5 * 1.0001, 1.0, 1.0], ErrorCode::DataPriceScale, "High"),
+            ([1.0, 1.0, 0.5e-4, 1.0], ErrorCode::DataPriceScale, "Low"),
         ];
         for (prices, code, column) in cases {
             let err = builder(path).push(20 * MIN, prices, at(7)).unwrap_err();
-            assert_eq!((err.code.as_str(), err.context["column"].as_str()), (code, column));
+            assert_eq!((err.code, err.context["column"].as_str()), (code, column));
         }
     }
 }

@@ -120,6 +120,8 @@ catalogue! {
     DataInvalidSymbol = ("data.invalid_symbol", Data, "The symbol cannot be used as a data path component."),
     DataNewsCalendar = ("data.news_calendar", Data, "The news calendar file cannot be read or has an invalid row."),
     DataSignals = ("data.signals", Data, "A signals frame is invalid: misaligned rows, wrong dtypes, NaN in boolean columns."),
+    DataFrameShape = ("data.frame_shape", Data, "The columns of an in-memory frame differ in length."),
+    DataInvalidPipSize = ("data.invalid_pip_size", Data, "The symbol's pip size is not a positive finite number, so prices cannot be checked for scale."),
     DataFrame = ("data.frame", Data, "An in-memory frame cannot be used: wrong type, dtype or index."),
     DataChanged = ("data.changed", Data, "A data file differs from the one a run recorded in its manifest (replay, explain)."),
     DataIo = ("data.io", Data, "A data file cannot be read (permissions, I/O error)."),

@@ -27,13 +27,6 @@ impl EngineError {
         Self { code, message: message.into(), context: BTreeMap::new() }
     }
 
-    /// Transitional: `src/data` still names its codes as strings; an unknown one is a bug.
-    pub fn data(code: &'static str, message: impl Into<String>) -> Self {
-        let known = ErrorCode::parse(code);
-        debug_assert!(known.is_some(), "error code {code} is not in the catalogue");
-        Self::new(known.unwrap_or(ErrorCode::DataInvalid), message)
-    }
-
     pub fn cancelled() -> Self {
         Self::new(ErrorCode::RunCancelled, "run cancelled by the user")
     }

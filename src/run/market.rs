@@ -4,7 +4,7 @@
 use tracing::{info, warn};
 
 use crate::config::RunConfig;
-use crate::data::{self, LoadRequest, LoadedData};
+use crate::data::{self, DataSource, LoadRequest, LoadedData};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 use crate::specs::MarketSpecs;
@@ -37,12 +37,13 @@ impl RunMarket {
 pub fn load(cfg: &RunConfig, pre: Preflight, data_root: &Path, cancelled: &dyn Fn() -> bool) -> Result<RunMarket> {
     let Preflight { specs, news_blackouts } = pre;
     let request = LoadRequest {
-        root: data_root,
+        source: DataSource::Files { root: data_root },
         symbol: &cfg.symbol,
         timeframe: cfg.timeframes.primary,
         start_ns: cfg.start_ns()?,
         end_ns: cfg.end_ns()?,
         warmup_bars: cfg.warmup_bars,
+        pip_size: specs.symbol.pip_size,
     };
     let mut loaded = data::load_cancellable(&request, cancelled)?;
     if cfg.costs.enabled {
