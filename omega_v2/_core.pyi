@@ -194,6 +194,7 @@ def run(
     cancel_token: CancelToken | None = None,
     progress: RunProgress | None = None,
     before_commit: Callable[[Path, Summary], None] | None = None,
+    market: Any = None,
     signals: Any = None,
     strategy: Any = None,
     strategy_params: Any = None,
@@ -203,7 +204,8 @@ def run(
 
     `before_commit(staging_dir, summary)` runs once every artefact and the Rust logs are on disk,
     just before the run directory is committed; an exception it raises fails the run (nothing
-    is committed) and is re-raised unchanged. `signals` is an `omega_v2.signals.Signals`,
+    is committed) and is re-raised unchanged. `market` is an `omega_v2.Market` read instead of
+    the data files, `signals` an `omega_v2.signals.Signals`,
     `strategy` an `omega_v2.Strategy` instance initialised with `strategy_params`."""
 
 def explain(
@@ -211,6 +213,7 @@ def explain(
     *,
     data_root: str | PathLike[str],
     trade: int,
+    market: Any = None,
     signals: Any = None,
     strategy: Any = None,
     strategy_params: Any = None,
@@ -218,6 +221,10 @@ def explain(
     """Re-runs a normalised config in memory (no artefacts, no logs) and returns, as JSON, the
     story of trade `trade` (1-based): the bars and signal that opened it, sizing, every fill
     with its bid/ask and costs, and what closed it. Raises ConfigError when there is no such trade."""
+
+def input_digests(*, market: Any = None, signals: Any = None) -> dict[str, str]:
+    """The sha256 a run records for an `omega_v2.Market`'s sides (`bid`, `ask`) and a signals
+    frame (`signals`), for those given."""
 
 def check_config(config_json: str) -> None:
     """Every check of a normalised config that needs no market data (raises ConfigError)."""

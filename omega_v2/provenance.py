@@ -107,6 +107,68 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def check_inputs(run: RecordedRun, *, data: Any = None, signals: Any = None, strategy: Any = None) -> None:
+    """A run's in-memory inputs must be given again, and be the ones it recorded: the market's
+    sides and the signals frame by sha256, a Python strategy by class and source."""
+    check_strategy(run, strategy)
+    frames = _recorded_frames(run)
+    recorded_signals = run.inputs.get("signals")
+    _check_given(run, bool(frames), data, "data", "in-memory data (an omega_v2.Market)")
+    _check_given(run, recorded_signals is not None, signals, "signals", "a signals frame")
+    if not frames and not recorded_signals:
+        return
+    from omega_v2 import _core
+    from omega_v2.market import Market
+    from omega_v2.signals import Signals
+
+    if frames and not isinstance(data, Market):
+        raise ConfigError(
+            f"data= must be an omega_v2.Market, not {type(data).__name__}",
+            code=Code.CONFIG_DATA_MISMATCH,
+            context={"field": "data"},
+        )
+    if recorded_signals and not isinstance(signals, Signals):
+        signals = Signals(signals)
+    now = _core.input_digests(market=data if frames else None, signals=signals if recorded_signals else None)
+    expected = {**frames, **({"signals": recorded_signals["sha256"]} if recorded_signals else {})}
+    for name, sha in expected.items():
+        if now[name] != sha:
+            what = "the signals frame" if name == "signals" else f"the {name} side of the market given as data="
+            raise DataError(
+                f"{what} is not the one run {run.run_id} traded: sha256 {now[name]} now, {sha} in its record; "
+                "nothing was run",
+                code=Code.DATA_CHANGED,
+                context={
+                    "field": "signals" if name == "signals" else "data",
+                    "recorded_sha256": sha,
+                    "sha256": now[name],
+                },
+            )
+
+
+def _recorded_frames(run: RecordedRun) -> dict[str, str]:
+    """`{"bid": sha256, "ask": sha256}` of a run on an in-memory market, else empty."""
+    frames = [f for f in run.files if f["name"].endswith(FRAME_SUFFIX)]
+    return {f["name"].removesuffix(FRAME_SUFFIX).rsplit("_", 1)[1].lower(): f["sha256"] for f in frames}
+
+
+def _check_given(run: RecordedRun, recorded: bool, given: Any, argument: str, what: str) -> None:
+    if recorded and given is None:
+        raise ConfigError(
+            f"run {run.run_id} traded {what}; pass the same one as {argument}= "
+            f"(from Python: omega_v2.replay(run_id, {argument}=...))",
+            code=Code.CONFIG_DATA_MISMATCH if argument == "data" else Code.CONFIG_STRATEGY,
+            context={"field": argument},
+        )
+    if not recorded and given is not None:
+        source = "its data files" if argument == "data" else "no signals frame"
+        raise ConfigError(
+            f"run {run.run_id} read {source}; drop {argument}=",
+            code=Code.CONFIG_DATA_MISMATCH if argument == "data" else Code.CONFIG_STRATEGY,
+            context={"field": argument},
+        )
+
+
 def check_strategy(run: RecordedRun, strategy: Any) -> None:
     """A run of a user strategy is rerun only with the same class and source."""
     recorded_identity = run.inputs.get("strategy")

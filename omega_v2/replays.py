@@ -53,14 +53,7 @@ def replay(
     from omega_v2.runner import run as run_backtest
 
     rec = provenance.recorded(getattr(run, "run_dir", run), var_dir)
-    provenance.check_strategy(rec, strategy)
-    if rec.in_memory and data is None:
-        raise ConfigError(
-            f"run {rec.run_id} traded in-memory data (an omega_v2.Market); pass the same market as data= "
-            "(from Python: omega_v2.replay(run_id, data=market))",
-            code=Code.CONFIG_DATA_MISMATCH,
-            context={"field": "data"},
-        )
+    provenance.check_inputs(rec, data=data, signals=signals, strategy=strategy)
     root = None if rec.in_memory else provenance.data_root(rec, data_root)
     var = _core.RunPaths.from_run_dir(rec.run_dir).var_dir if var_dir is None else var_dir
     new_id = run_id or _next_id(rec, var)

@@ -65,7 +65,7 @@ def explain(
             code=Code.CONFIG_INVALID,
             context={"field": "trade"},
         )
-    provenance.check_strategy(rec, strategy)
+    provenance.check_inputs(rec, data=data, signals=signals, strategy=strategy)
     root = provenance.data_root(rec, data_root) if not rec.in_memory else None
     inputs = engine_inputs(load_config(json.loads(rec.config_json)), data=data, signals=signals, strategy=strategy)
     inputs.pop("strategy_identity", None)

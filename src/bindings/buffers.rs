@@ -7,6 +7,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::data::SideArrays;
+use crate::run::MarketFrames;
 use crate::strategy::SignalColumns;
 
 /// `values` as a new read-only numpy array (one copy; it may outlive the engine's memory).
@@ -83,5 +85,46 @@ impl SignalBuffers {
             levels: std::array::from_fn(|i| self.levels[i].as_ref().map(Column::as_slice)),
             snapshot: self.snapshot.iter().map(|(n, c)| (n.clone(), c.as_slice())).collect(),
         }
+    }
+}
+
+/// The buffers of one side of an `omega_v2.Market` (`time_ns` int64, OHLC float64).
+struct SideBuffers {
+    time_ns: Column<i64>,
+    ohlc: [Column<f64>; 4],
+}
+
+impl SideBuffers {
+    fn of(side: &Bound<'_, PyAny>, name: &str) -> PyResult<Self> {
+        fn column<T: Element>(side: &Bound<'_, PyAny>, name: &str, field: &str) -> PyResult<Column<T>> {
+            Column::of(&side.getattr(field)?, &format!("{name}.{field}"))
+        }
+        let prices = ["open", "high", "low", "close"].map(|field| column(side, name, field));
+        let [open, high, low, close] = prices;
+        Ok(Self { time_ns: column(side, name, "time_ns")?, ohlc: [open?, high?, low?, close?] })
+    }
+
+    fn arrays(&self) -> SideArrays<'_> {
+        let [open, high, low, close] = self.ohlc.each_ref().map(Column::as_slice);
+        SideArrays { time_ns: self.time_ns.as_slice(), open, high, low, close }
+    }
+}
+
+/// The buffers of an `omega_v2.Market` (its `bid` and `ask` sides).
+pub struct MarketBuffers {
+    bid: SideBuffers,
+    ask: SideBuffers,
+}
+
+impl MarketBuffers {
+    pub fn of(market: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            bid: SideBuffers::of(&market.getattr("bid")?, "bid")?,
+            ask: SideBuffers::of(&market.getattr("ask")?, "ask")?,
+        })
+    }
+
+    pub fn frames(&self) -> MarketFrames<'_> {
+        MarketFrames { bid: self.bid.arrays(), ask: self.ask.arrays() }
     }
 }

@@ -1,6 +1,7 @@
 //! The module `omega_v2._core`: the one call that runs a backtest (GIL released), the checks
 //! and rules the Python front reads instead of restating them, and synthetic data.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -8,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::actions::{Enter, Exit, Reverse};
-use super::buffers::SignalBuffers;
+use super::buffers::{MarketBuffers, SignalBuffers};
 use super::errors::to_py_err;
 use super::hooks::{CancelToken, PyHooks, RunProgress};
 use super::py_strategy::PyUserStrategy;
@@ -24,7 +25,7 @@ static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
 /// Runs one backtest of the normalised config `config_json` and returns its summary.
 #[pyfunction]
-#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None, signals=None, strategy=None, strategy_params=None, strategy_identity=None))]
+#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None, market=None, signals=None, strategy=None, strategy_params=None, strategy_identity=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments are the typed seam
 fn run(
     py: Python<'_>,
@@ -42,6 +43,7 @@ fn run(
     cancel_token: Option<&CancelToken>,
     progress: Option<&RunProgress>,
     before_commit: Option<Py<PyAny>>,
+    market: Option<&Bound<'_, PyAny>>,
     signals: Option<&Bound<'_, PyAny>>,
     strategy: Option<Py<PyAny>>,
     strategy_params: Option<Py<PyAny>>,
@@ -58,15 +60,10 @@ fn run(
         rust_log,
         profile,
     };
-    let signals = signals.map(SignalBuffers::of).transpose()?;
-    let columns = signals.as_ref().map(SignalBuffers::columns);
-    let user =
-        strategy.map(|s| PyUserStrategy::new(py, s, strategy_params.unwrap_or_else(|| py.None()))).transpose()?;
-    let inputs = RunInputs {
-        signals: columns.as_ref(),
-        user: user.as_ref().map(|u| u as &(dyn UserStrategy + Sync)),
-        user_identity: strategy_identity.map(|d| pythonize::depythonize(d)).transpose()?,
-    };
+    let held = HeldInputs::of(py, market, signals, strategy, strategy_params)?;
+    let columns = held.signals.as_ref().map(SignalBuffers::columns);
+    let mut inputs = held.inputs(columns.as_ref());
+    inputs.user_identity = strategy_identity.map(|d| pythonize::depythonize(d)).transpose()?;
     let on_main_thread = is_main_thread(py)?;
     let (outcome, failure) = py.detach(|| {
         let hooks = PyHooks::new(cancel_token, on_main_thread, progress, before_commit.as_ref());
@@ -76,7 +73,7 @@ fn run(
         failure.unwrap_or_else(|| {
             let err = to_py_err(py, &e, Some(&ctx.run_id));
             // A strategy's own exception stays reachable (and in dev tracebacks) as the cause.
-            err.set_cause(py, user.and_then(|u| u.take_failure()));
+            err.set_cause(py, held.user.as_ref().and_then(PyUserStrategy::take_failure));
             err
         })
     })
@@ -84,17 +81,19 @@ fn run(
 
 /// The story of trade `trade` (0-based, as in trades.json) of a rerun of `config_json`, as JSON.
 #[pyfunction]
-#[pyo3(signature = (config_json, *, data_root, trade, signals=None, strategy=None, strategy_params=None))]
+#[pyo3(signature = (config_json, *, data_root, trade, market=None, signals=None, strategy=None, strategy_params=None))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments are the typed seam
 fn explain(
     py: Python<'_>,
     config_json: &str,
     data_root: PathBuf,
     trade: usize,
+    market: Option<&Bound<'_, PyAny>>,
     signals: Option<&Bound<'_, PyAny>>,
     strategy: Option<Py<PyAny>>,
     strategy_params: Option<Py<PyAny>>,
 ) -> PyResult<String> {
-    let held = HeldInputs::of(py, signals, strategy, strategy_params)?;
+    let held = HeldInputs::of(py, market, signals, strategy, strategy_params)?;
     let columns = held.signals.as_ref().map(SignalBuffers::columns);
     let inputs = held.inputs(columns.as_ref());
     let story = py.detach(|| explain_trade(config_json, &data_root, &inputs, trade));
@@ -107,6 +106,7 @@ fn explain(
 
 /// The Python inputs of a run, held (buffers, the strategy object) for the call.
 struct HeldInputs {
+    market: Option<MarketBuffers>,
     signals: Option<SignalBuffers>,
     user: Option<PyUserStrategy>,
 }
@@ -114,11 +114,13 @@ struct HeldInputs {
 impl HeldInputs {
     fn of(
         py: Python<'_>,
+        market: Option<&Bound<'_, PyAny>>,
         signals: Option<&Bound<'_, PyAny>>,
         strategy: Option<Py<PyAny>>,
         params: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         Ok(Self {
+            market: market.map(MarketBuffers::of).transpose()?,
             signals: signals.map(SignalBuffers::of).transpose()?,
             user: strategy.map(|s| PyUserStrategy::new(py, s, params.unwrap_or_else(|| py.None()))).transpose()?,
         })
@@ -126,11 +128,32 @@ impl HeldInputs {
 
     fn inputs<'a>(&'a self, columns: Option<&'a SignalColumns<'a>>) -> RunInputs<'a> {
         RunInputs {
+            market: self.market.as_ref().map(MarketBuffers::frames),
             signals: columns,
             user: self.user.as_ref().map(|u| u as &(dyn UserStrategy + Sync)),
             user_identity: None,
         }
     }
+}
+
+/// The sha256 the manifest and `meta.json.inputs` record for an in-memory market's sides and a
+/// signals frame (`bid`, `ask`, `signals`; those given), to check them before a replay.
+#[pyfunction]
+#[pyo3(signature = (*, market=None, signals=None))]
+fn input_digests(
+    market: Option<&Bound<'_, PyAny>>,
+    signals: Option<&Bound<'_, PyAny>>,
+) -> PyResult<BTreeMap<&'static str, String>> {
+    let mut digests = BTreeMap::new();
+    if let Some(market) = market.map(MarketBuffers::of).transpose()? {
+        let frames = market.frames();
+        digests.insert("bid", crate::data::frame_sha256(&frames.bid));
+        digests.insert("ask", crate::data::frame_sha256(&frames.ask));
+    }
+    if let Some(signals) = signals.map(SignalBuffers::of).transpose()? {
+        digests.insert("signals", signals.columns().sha256());
+    }
+    Ok(digests)
 }
 
 /// Every check of a normalised config that needs no market data (what `validate` runs).
@@ -293,6 +316,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(new_run_id, m)?,
         wrap_pyfunction!(resolve_var_dir, m)?,
         wrap_pyfunction!(resolve_data_root, m)?,
+        wrap_pyfunction!(input_digests, m)?,
         wrap_pyfunction!(error_catalogue, m)?,
         wrap_pyfunction!(allowlisted_fields, m)?,
         wrap_pyfunction!(metric_catalogue, m)?,

@@ -70,6 +70,18 @@ pub(crate) fn read_side(side: Side, arrays: &SideArrays, window: Window, prices:
 /// The frame side's identity for the manifest: SHA-256 over its canonical byte layout, fed
 /// column by column through a small buffer (the frame is never copied whole).
 pub(crate) fn digest(symbol: &str, timeframe: Timeframe, side: Side, arrays: &SideArrays) -> FileDigest {
+    let bytes = FRAME_LAYOUT_HEADER.len() as u64 + 8 + 40 * arrays.len() as u64;
+    let side_name = side.as_str();
+    FileDigest {
+        path: format!("<in-memory {} frame>", side_name.to_ascii_lowercase()),
+        name: format!("{symbol}_{}_{side_name}.frame", timeframe.as_str()),
+        bytes,
+        sha256: frame_sha256(arrays),
+    }
+}
+
+/// SHA-256 of a frame side's canonical byte layout (what the manifest records for it).
+pub fn frame_sha256(arrays: &SideArrays) -> String {
     let mut hasher = Sha256::new();
     hasher.update(FRAME_LAYOUT_HEADER);
     hasher.update((arrays.len() as u64).to_le_bytes());
@@ -77,14 +89,7 @@ pub(crate) fn digest(symbol: &str, timeframe: Timeframe, side: Side, arrays: &Si
     for column in arrays.price_columns() {
         feed(&mut hasher, column, f64::to_le_bytes);
     }
-    let bytes = FRAME_LAYOUT_HEADER.len() as u64 + 8 + 40 * arrays.len() as u64;
-    let side_name = side.as_str();
-    FileDigest {
-        path: format!("<in-memory {} frame>", side_name.to_ascii_lowercase()),
-        name: format!("{symbol}_{}_{side_name}.frame", timeframe.as_str()),
-        bytes,
-        sha256: hex(&hasher.finalize()),
-    }
+    hex(&hasher.finalize())
 }
 
 fn feed<T: Copy>(hasher: &mut Sha256, values: &[T], to_le_bytes: fn(T) -> [u8; 8]) {

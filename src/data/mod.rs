@@ -61,6 +61,7 @@ use serde::Serialize;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::{Bars, Timeframe};
 
+pub use frame::frame_sha256;
 pub use manifest::{file_digest, hex, manifest_sha256, sha256_file, sha256_hex, FileDigest};
 
 /// What to load: one symbol and timeframe from `source`, the range `[start_ns, end_ns)` and the

@@ -17,7 +17,7 @@ use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
 pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -> Result<Value> {
     let cfg = RunConfig::from_json(config_json)?;
     let pre = preflight(&cfg)?;
-    let market = market::load(&cfg, pre, data_root, &|| false)?;
+    let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
     let bars = &market.loaded.bars;
     let setup = EngineSetup::new(&cfg, &market.specs, bars, market.start_index, market.news_blackouts.clone(), false)?;
     let input = StrategyInput {

@@ -1,12 +1,22 @@
-//! What a run reads besides its config and data files: a signals frame's columns and the
-//! caller's own strategy, with what identifies them in `meta.json`.
+//! What a run reads besides its config and data files: an in-memory market, a signals frame's
+//! columns and the caller's own strategy, with what identifies them in `meta.json`.
 
 use serde::Serialize;
 
+use crate::data::SideArrays;
 use crate::strategy::{Extras, SignalColumns, UserStrategy};
+
+/// An in-memory market's bid and ask columns, read instead of the data files (its digests are
+/// in the data manifest like files).
+#[derive(Debug, Clone, Copy)]
+pub struct MarketFrames<'a> {
+    pub bid: SideArrays<'a>,
+    pub ask: SideArrays<'a>,
+}
 
 #[derive(Default)]
 pub struct RunInputs<'a> {
+    pub market: Option<MarketFrames<'a>>,
     pub signals: Option<&'a SignalColumns<'a>>,
     pub user: Option<&'a (dyn UserStrategy + Sync)>,
     /// What the caller's strategy is (e.g. its class and a hash of its source).

@@ -11,7 +11,7 @@ use crate::specs::MarketSpecs;
 
 use std::path::Path;
 
-use super::Preflight;
+use super::{MarketFrames, Preflight};
 
 pub struct RunMarket {
     pub loaded: LoadedData,
@@ -33,11 +33,27 @@ impl RunMarket {
     }
 }
 
-/// Loads and validates everything the run reads, polling `cancelled` between the steps.
-pub fn load(cfg: &RunConfig, pre: Preflight, data_root: &Path, cancelled: &dyn Fn() -> bool) -> Result<RunMarket> {
+/// Loads and validates everything the run reads, from `frames` when given, else from the files
+/// under `data_root`, polling `cancelled` between the steps.
+pub fn load(
+    cfg: &RunConfig,
+    pre: Preflight,
+    data_root: &Path,
+    frames: Option<MarketFrames>,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<RunMarket> {
     let Preflight { specs, news_blackouts } = pre;
+    let source = match frames {
+        Some(MarketFrames { bid, ask }) => {
+            if !cfg.timeframes.additional.is_empty() {
+                return Err(one_timeframe_only());
+            }
+            DataSource::Frames { bid, ask }
+        }
+        None => DataSource::Files { root: data_root },
+    };
     let request = LoadRequest {
-        source: DataSource::Files { root: data_root },
+        source,
         symbol: &cfg.symbol,
         timeframe: cfg.timeframes.primary,
         start_ns: cfg.start_ns()?,
@@ -59,6 +75,15 @@ pub fn load(cfg: &RunConfig, pre: Preflight, data_root: &Path, cancelled: &dyn F
         .collect::<Result<Vec<_>>>()?;
     let manifest_sha256 = manifest(std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d)), &specs);
     Ok(RunMarket { loaded, specs, start_index, news_blackouts, additional, manifest_sha256 })
+}
+
+fn one_timeframe_only() -> EngineError {
+    EngineError::new(
+        ErrorCode::ConfigDataMismatch,
+        "timeframes.additional needs data files: an in-memory market holds one timeframe; \
+         leave it empty when passing data=",
+    )
+    .with("field", "timeframes.additional")
 }
 
 /// A warmup shortfall starts the run later by that many bars, never silently.

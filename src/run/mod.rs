@@ -14,7 +14,7 @@ mod summary;
 pub use context::RunContext;
 pub use explain::explain;
 pub use hooks::{Phase, RunHooks};
-pub use inputs::{InputsRecord, RunInputs};
+pub use inputs::{InputsRecord, MarketFrames, RunInputs};
 pub use market::RunMarket;
 pub use summary::{Headline, Summary};
 
@@ -149,7 +149,7 @@ impl Phases<'_> {
         self.hooks.progress(Phase::Loading, 0, 0);
         let market = timed(&mut timings.data_load_ns, || {
             let _s = info_span!("data_load", component = "data_load", phase = "init").entered();
-            market::load(self.cfg, pre, &self.ctx.data_root, self.cancelled)
+            market::load(self.cfg, pre, &self.ctx.data_root, self.inputs.market, self.cancelled)
         })?;
         self.phase_done()?;
         let (out, init_ns, loop_ns) = self.run_strategy(&market)?;
