@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::data::{synth, Format};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
+use crate::specs;
 use crate::timefmt::{day_of, parse_date, weekday, NANOS_PER_DAY};
 
 pub struct SynthRequest<'a> {
@@ -50,7 +51,9 @@ pub fn generate(req: &SynthRequest) -> Result<Vec<PathBuf>> {
             "synthetic range holds no weekday: the files will have no bars"
         );
     }
-    let mut spec = synth::SynthSpec::eurusd(start, end, req.seed);
-    spec.symbol = req.symbol.to_ascii_uppercase();
+    // Only symbols with specs: a run needs them, and the pip size sets the price scale.
+    let symbol = req.symbol.trim().to_ascii_uppercase();
+    let pip_size = specs::resolve(&symbol)?.symbol.pip_size;
+    let spec = synth::SynthSpec::for_symbol(&symbol, pip_size, start, end, req.seed);
     synth::generate_dataset(&spec, req.root, &timeframes, format)
 }

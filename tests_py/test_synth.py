@@ -56,3 +56,27 @@ def test_rust_records_outside_a_run_reach_python_logging(tmp_path: Path, caplog:
     assert "no weekday" in records[0].getMessage() and "start_date=2025-01-11" in records[0].getMessage()
     # and it never lands in a run's log files
     assert not (tmp_path / "var").exists()
+
+
+def test_prices_follow_the_symbols_scale_and_a_usd_account_trades_it(tmp_path: Path) -> None:
+    import pandas as pd
+
+    generate(tmp_path / "data", "2025-01-06", "2025-01-17", symbol="usdjpy", seed=5, timeframes=["M5"])
+    bid = pd.read_parquet(tmp_path / "data" / "USDJPY" / "USDJPY_M5_BID.parquet")
+    assert bid["Open"].iloc[0] == pytest.approx(150.0, abs=0.05)  # USDJPY starts at its reference price
+    assert 120 < bid["Low"].min() and bid["High"].max() < 180
+    # Prices are on the symbol's 0.001 tick (a tenth of its 0.01 pip).
+    ticks = bid[["Open", "High", "Low", "Close"]].to_numpy() * 1000
+    assert abs(ticks - ticks.round()).max() < 1e-6
+    cfg = omega_v2.load_config(omega_v2.example_config_path()).normalized
+    cfg.update(symbol="USDJPY", start_date="2025-01-13", end_date="2025-01-17", warmup_bars=200)
+    cfg["account"]["account_currency"] = "USD"
+    result = omega_v2.run(cfg, data_root=tmp_path / "data", var_dir=tmp_path / "var")
+    assert result.meta["dataset"]["bars"] == 5 * 288
+
+
+def test_only_symbols_with_specs(tmp_path: Path) -> None:
+    with pytest.raises(omega_v2.ConfigError, match=r"`symbol` FOO has no spec .* \(known: AUDUSD, EURGBP") as info:
+        generate(tmp_path, "2025-01-06", "2025-01-07", symbol="FOO")
+    assert info.value.code == omega_v2.errors.Code.CONFIG_UNKNOWN_SYMBOL
+    assert not tmp_path.joinpath("FOO").exists()

@@ -48,10 +48,29 @@ pub struct SynthSpec {
     pub pip_size: f64,
 }
 
+/// Starting prices of the shipped symbols, so synthetic data looks like each market (USDJPY
+/// near 150, not 1.10); any other symbol starts at 11,000 pips, EURUSD's scale.
+const REFERENCE_PRICES: [(&str, f64); 7] = [
+    ("EURUSD", 1.10),
+    ("GBPUSD", 1.27),
+    ("AUDUSD", 0.66),
+    ("EURGBP", 0.86),
+    ("USDCHF", 0.88),
+    ("USDJPY", 150.0),
+    ("EURJPY", 162.0),
+];
+
 impl SynthSpec {
     /// EURUSD-like: base 1.10, pip 0.0001.
     pub fn eurusd(start_ns: i64, end_ns: i64, seed: u64) -> Self {
-        Self { symbol: "EURUSD".to_string(), start_ns, end_ns, seed, base_price: 1.10, pip_size: 0.0001 }
+        Self::for_symbol("EURUSD", 0.0001, start_ns, end_ns, seed)
+    }
+
+    /// `symbol` with its pip size (from its specs), starting at its reference price.
+    pub fn for_symbol(symbol: &str, pip_size: f64, start_ns: i64, end_ns: i64, seed: u64) -> Self {
+        let base_price =
+            REFERENCE_PRICES.iter().find(|(s, _)| *s == symbol).map_or(11_000.0 * pip_size, |(_, price)| *price);
+        Self { symbol: symbol.to_string(), start_ns, end_ns, seed, base_price, pip_size }
     }
 }
 
