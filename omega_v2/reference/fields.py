@@ -157,7 +157,7 @@ def _default(info: FieldInfo) -> str:
     if info.default_factory is not None:
         value = info.default_factory()
         if isinstance(value, BaseModel):
-            return "see below"
+            return "per key"
         return _joined([code(_json(value)), example])
     return _joined([code(_json(info.default)) if info.default is not PydanticUndefined else "", example])
 

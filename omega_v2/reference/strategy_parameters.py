@@ -17,6 +17,6 @@ def parameters_table(strategy_name: str) -> str:
     model = STRATEGIES[strategy_name]
     header = f'`strategy_name: "{strategy_name}"` - {model.__doc__.strip().splitlines()[0]}\n\n'
     if not model.model_fields:
-        return header + "`strategy_parameters` is any JSON object; the strategy class validates it.\n"
+        return header + "`strategy_parameters` is any JSON object of finite values; your class's `Params` checks it.\n"
     cells = (row.cells() for row in rows(model))
     return header + table(["parameter", "type", "default", "bounds", "meaning"], cells)
