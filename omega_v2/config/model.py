@@ -44,39 +44,50 @@ class OmegaConfig(Section):
     `run_mode`, `strategy_parameters` reads `strategy_name`).
     """
 
-    schema_version: str = Field(description='"2" ("2.0" is accepted)')
-    strategy_name: Annotated[str, Strict(), BeforeValidator(lower)] = Field(description="a registered strategy")
-    symbol: Annotated[str, Strict(), BeforeValidator(upper)] = Field(description="upper-cased; must have symbol specs")
-    start_date: IsoDate = Field(description="first UTC day, inclusive")
-    end_date: IsoDate = Field(description="last UTC day, inclusive (not before start_date)")
+    schema_version: str = Field(description="version of the config format", examples=["2"])
+    strategy_name: Annotated[str, Strict(), BeforeValidator(lower)] = Field(
+        description="the strategy to run (docs/strategies.md)", examples=["mean_reversion_z_score"]
+    )
+    symbol: Annotated[str, Strict(), BeforeValidator(upper)] = Field(
+        description="the traded symbol; it needs an entry in the symbol specs (docs/data.md)", examples=["EURUSD"]
+    )
+    start_date: IsoDate = Field(description="first UTC day of the run, inclusive", examples=["2025-01-06"])
+    end_date: IsoDate = Field(description="last UTC day of the run, inclusive", examples=["2025-01-31"])
     run_mode: Annotated[Literal["dev", "prod"], BeforeValidator(lower)] = Field(
-        "dev", description="dev: INFO logs with phase spans, seed 42 by default; prod: WARN, no spans"
+        "dev", description="dev: INFO logs with phase spans; prod: WARN logs, no spans"
     )
     data_mode: Annotated[Literal["candle", "tick"], BeforeValidator(lower)] = Field(
-        "candle", description="tick is not supported yet"
+        "candle", description="bars (candles) of bid and ask prices"
     )
     execution_variant: Annotated[Literal["v2", "v1_parity"], BeforeValidator(lower)] = Field(
-        "v2", description="v1_parity is not supported yet"
+        "v2", description="the execution model (docs/execution.md)"
     )
     rng_seed: Seed | None = Field(
         None,
         validate_default=True,
-        description="slippage jitter seed; null: 42 in dev, OS entropy in prod (in meta.json)",
+        description="seed of the slippage jitter, the run's only randomness; never logged",
+        examples=[7],
     )
     timeframes: Timeframes = Field(default_factory=Timeframes)
     warmup_bars: Int = Field(500, ge=0, description="bars before start_date that only warm indicators")
-    sessions: list[Session] | None = Field(None, description="UTC trading sessions for entries; null: always open")
+    sessions: list[Session] | None = Field(
+        None,
+        description="UTC sessions in which entries are allowed; null: always",
+        examples=[[{"start": "07:00", "end": "16:00"}]],
+    )
     account: Account = Field(default_factory=Account)
     costs: Costs = Field(default_factory=Costs)
     news_filter: NewsFilter = Field(default_factory=NewsFilter)
     strategy_parameters: SerializeAsAny[StrategyParameters] = Field(
-        default_factory=dict, validate_default=True, description="the strategy's parameters (docs/strategies.md)"
+        default_factory=dict,
+        validate_default=True,
+        description="the strategy's parameters; omitted ones take their defaults (docs/strategies.md)",
     )
     trade_management: TradeManagement = Field(default_factory=TradeManagement)
     observability: Observability = Field(default_factory=Observability)
     outputs: Outputs = Field(default_factory=Outputs)
     metrics: dict[str, JsonValue] = Field(
-        default_factory=dict, description="optimizer/robustness settings: hashed and passed through"
+        default_factory=dict, description="optimizer and robustness settings: part of the hash, unused by a single run"
     )
 
     _effective_seed: int = PrivateAttr()
@@ -84,6 +95,7 @@ class OmegaConfig(Section):
     @field_validator("schema_version", mode="plain")
     @classmethod
     def _supported_schema(cls, value: Any) -> str:
+        """`"2"` (`"2.0"` is accepted and written as `"2"`)"""
         if isinstance(value, str) and value.strip() in _SCHEMA_VERSIONS:
             return _SCHEMA_VERSIONS[value.strip()]
         raise rule('is not supported; supported versions: "2" ("2.0" is accepted as "2")')
@@ -91,6 +103,7 @@ class OmegaConfig(Section):
     @field_validator("strategy_name")
     @classmethod
     def _registered_strategy(cls, name: str) -> str:
+        """a registered strategy name"""
         if name not in STRATEGIES:
             known = sorted(STRATEGIES)
             raise rule(
@@ -102,6 +115,7 @@ class OmegaConfig(Section):
     @field_validator("end_date")
     @classmethod
     def _not_before_start(cls, end: str, info: ValidationInfo) -> str:
+        """not before `start_date`"""
         start = info.data.get("start_date")
         if start is not None and end < start:  # ISO dates sort as strings
             raise rule("must not be before `start_date`")
@@ -110,6 +124,7 @@ class OmegaConfig(Section):
     @field_validator("sessions")
     @classmethod
     def _some_session(cls, sessions: list[Session] | None) -> list[Session] | None:
+        """null or at least one session"""
         if sessions == []:  # never open would silently give 0 trades
             raise rule("must contain at least one session; use null for always open")
         return sessions
@@ -117,6 +132,7 @@ class OmegaConfig(Section):
     @field_validator("data_mode")
     @classmethod
     def _candle_only(cls, mode: str) -> str:
+        """`"tick"` is not supported yet"""
         if mode == "tick":
             raise rule('tick mode is not yet supported; use "candle"', Code.CONFIG_UNSUPPORTED)
         return mode
@@ -124,6 +140,7 @@ class OmegaConfig(Section):
     @field_validator("execution_variant")
     @classmethod
     def _v2_only(cls, variant: str, info: ValidationInfo) -> str:
+        """`"v1_parity"` is not supported yet"""
         if variant == "v1_parity":
             if info.data.get("run_mode") == "prod":
                 raise rule('"v1_parity" is only allowed with run_mode "dev"')
@@ -133,6 +150,7 @@ class OmegaConfig(Section):
     @field_validator("rng_seed")
     @classmethod
     def _dev_default_seed(cls, seed: int | None, info: ValidationInfo) -> int | None:
+        """null: 42 in dev; in prod a seed from OS entropy, recorded in meta.json"""
         # Dev runs are reproducible by default; a prod null stays null here (hashed as
         # null) and is resolved in model_post_init.
         if seed is None and info.data.get("run_mode") == "dev":
@@ -142,6 +160,7 @@ class OmegaConfig(Section):
     @field_validator("strategy_parameters", mode="plain")
     @classmethod
     def _strategy_parameters(cls, value: Any, info: ValidationInfo) -> StrategyParameters:
+        """checked by the parameters of `strategy_name`; an unknown parameter is an error"""
         model = STRATEGIES.get(info.data.get("strategy_name", ""))
         if model is None:
             return StrategyParameters()  # strategy_name already failed; avoid follow-up noise
@@ -150,6 +169,7 @@ class OmegaConfig(Section):
     @field_validator("metrics")
     @classmethod
     def _finite_metrics(cls, metrics: dict[str, Any]) -> dict[str, Any]:
+        """any JSON object without NaN or Infinity"""
         if not _all_finite(metrics):
             raise rule("must contain only finite numbers (no NaN or Infinity)")
         return metrics

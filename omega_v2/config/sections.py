@@ -26,12 +26,15 @@ class Timeframes(Section):
 
     primary: Timeframe = Field("M5", description="bars the strategy trades on")
     additional: list[Timeframe] = Field(
-        default_factory=list, description="loaded and validated from their own files, recorded in meta.json"
+        default_factory=list,
+        description="more timeframes, loaded and validated from their own files and recorded in meta.json",
+        examples=[["H1"]],
     )
 
     @field_validator("additional")
     @classmethod
     def _dedup_without_primary(cls, additional: list[str], info: ValidationInfo) -> list[str]:
+        """must not contain `primary`; repeats are dropped"""
         if info.data.get("primary") in additional:
             raise rule("must not contain the primary timeframe")
         return dedup(additional)
@@ -40,12 +43,16 @@ class Timeframes(Section):
 class Session(Section):
     """A UTC session; `end <= start` crosses midnight, `end == start` is rejected."""
 
-    start: HhMm = Field(description="UTC HH:MM, inclusive")
-    end: HhMm = Field(description="UTC HH:MM, exclusive; at or before `start` crosses midnight")
+    start: HhMm = Field(description="first minute of the session (UTC), inclusive", examples=["07:00"])
+    end: HhMm = Field(
+        description="end of the session (UTC), exclusive; earlier than `start`: the session crosses midnight",
+        examples=["16:00"],
+    )
 
     @field_validator("end")
     @classmethod
     def _not_empty(cls, end: str, info: ValidationInfo) -> str:
+        """differs from `start`"""
         if end == info.data.get("start"):
             raise rule("must differ from `start` (an empty session); set `sessions` to null for always open")
         return end
@@ -55,15 +62,22 @@ class Account(Section):
     """Account currency, starting balance and risk per trade (account currency)."""
 
     initial_balance: PositiveFloat = Field(10000.0, description="starting balance, account currency")
-    account_currency: Currency = Field("EUR", description="the symbol's base or quote currency")
-    risk_per_trade: PositiveFloat = Field(100.0, description="amount at risk per trade for risk sizing")
+    account_currency: Currency = Field(
+        "EUR", description="currency of balance, PnL and fees; must be the symbol's base or quote currency"
+    )
+    risk_per_trade: PositiveFloat = Field(
+        100.0, description="account currency lost if a risk-sized trade hits its initial stop (docs/execution.md)"
+    )
     stop_out_level: NonNegativeFloat = Field(
-        0.0, validate_default=True, description="equity at a bar close at or below this closes out the account"
+        0.0,
+        validate_default=True,
+        description="equity at a bar close at or below this stops the account out (docs/execution.md)",
     )
 
     @field_validator("stop_out_level")
     @classmethod
     def _below_initial_balance(cls, level: float, info: ValidationInfo) -> float:
+        """below `initial_balance`"""
         initial = info.data.get("initial_balance")
         if initial is not None and level >= initial:
             raise rule("must be below `initial_balance` (the account would be stopped out at once)")
@@ -78,7 +92,9 @@ class Costs(Section):
     slippage_multiplier: NonNegativeFloat = Field(1.0, description="scales fixed and random slippage")
     spread_multiplier: NonNegativeFloat = Field(1.0, description="widens bid/ask symmetrically around the mid")
     pip_buffer_factor: NonNegativeFloat | None = Field(
-        None, description="SL/TP count as hit within pip_size x this of the level; null: the symbol's default"
+        None,
+        description="SL/TP count as hit within pip_size x this of their level; null: the execution costs default",
+        examples=[0.0],
     )
 
 
@@ -92,12 +108,15 @@ class NewsFilter(Section):
         "high", description="events of at least this impact count"
     )
     currencies: list[Currency] = Field(
-        default_factory=list, description="event currencies that count; empty: the symbol's base and quote"
+        default_factory=list,
+        description="event currencies that count; empty: the symbol's base and quote currency",
+        examples=[["USD"]],
     )
 
     @field_validator("currencies")
     @classmethod
     def _dedup_currencies(cls, currencies: list[str]) -> list[str]:
+        """repeats are dropped"""
         return dedup(currencies)
 
 
@@ -121,7 +140,9 @@ class TradeManagement(Section):
     """Timeout, break-even and trailing rules (all off by default)."""
 
     max_holding_minutes: Annotated[Int, Field(gt=0)] | None = Field(
-        None, description="close at the bar close once held this long; null: no timeout"
+        None,
+        description="close at the bar close once the position is this old; null: no timeout",
+        examples=[240],
     )
     break_even: BreakEven = Field(default_factory=BreakEven)
     trailing: Trailing = Field(default_factory=Trailing)

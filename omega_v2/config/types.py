@@ -3,6 +3,9 @@
 Types are strict: JSON configs are typed, so "20" is not an int and true is not 1. A rule
 violation is a pydantic custom error whose `type` is our error code and whose message never
 contains the input (configs may hold secrets).
+
+The first docstring line of a validator (here and in the models) is its rule as the user
+reference `docs/config.md` states it (`python -m omega_v2.reference --write` copies it there).
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ def rule(message: str, code: str = Code.CONFIG_INVALID) -> PydanticCustomError:
 
 
 def upper(value: Any) -> Any:
+    """case-insensitive (stored upper-case)"""
     return value.strip().upper() if isinstance(value, str) else value
 
 
 def lower(value: Any) -> Any:
+    """case-insensitive"""
     return value.strip().lower() if isinstance(value, str) else value
 
 
@@ -42,6 +47,7 @@ def dedup(values: list[Any]) -> list[Any]:
 
 
 def _check_date(value: str) -> str:
+    """a calendar date `YYYY-MM-DD`"""
     if not (_DATE.fullmatch(value) and _is_calendar_date(value)):
         raise rule("must be a calendar date YYYY-MM-DD")
     return value
@@ -56,18 +62,21 @@ def _is_calendar_date(value: str) -> bool:
 
 
 def _check_hhmm(value: str) -> str:
+    """`HH:MM`, 00:00 to 23:59"""
     if not _HHMM.fullmatch(value):
         raise rule("must be a UTC time HH:MM (00:00..23:59)")
     return value
 
 
 def _check_currency(value: str) -> str:
+    """a 3-letter currency code such as `EUR`"""
     if not _CURRENCY.fullmatch(value):
         raise rule("must be a 3-letter currency code such as EUR")
     return value
 
 
 def _check_int64(value: int) -> int:
+    # No docstring: the 64-bit bound of every int goes without saying in the reference.
     if value > INT64_MAX:
         raise rule(f"must be less than or equal to {INT64_MAX}")
     return value

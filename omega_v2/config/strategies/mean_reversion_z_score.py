@@ -31,13 +31,17 @@ class MeanReversionZScoreParameters(StrategyParameters):
         "both", description="which directions may trade"
     )
     enabled_scenarios: list[Annotated[Int, Field(ge=1, le=6)]] = Field(
-        default_factory=lambda: [1], min_length=1, description="scenarios checked in ascending order"
+        default_factory=lambda: [1],
+        min_length=1,
+        description="scenarios checked in ascending order; the first that signals enters",
+        examples=[[1, 3]],
     )
     cooldown_bars: Int = Field(0, ge=0, description="bars after an exit before a new entry (0: in the exit bar)")
 
     @field_validator("enabled_scenarios")
     @classmethod
     def _implemented_scenarios(cls, scenarios: list[int]) -> list[int]:
+        """each scenario once, and only scenarios this build implements"""
         if len(set(scenarios)) != len(scenarios):
             raise rule("must not contain the same scenario twice")
         implemented = _core.IMPLEMENTED_MRZ_SCENARIOS
