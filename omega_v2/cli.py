@@ -89,9 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     synth.set_defaults(handler=_synth)
 
-    from omega_v2 import bench, profile_diff, run_diff
+    from omega_v2 import bench, clean, profile_diff, run_diff
 
     bench.add_parser(sub)
+    clean.add_parser(sub)
     profile_diff.add_parser(sub)
     run_diff.add_parser(sub)
     return parser

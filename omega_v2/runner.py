@@ -54,9 +54,9 @@ def run(
     `signals`); `strategy` an :class:`~omega_v2.Strategy` subclass or instance (strategy_name
     `python`). `profile=True` enables profiling mode.
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
-    thread Ctrl-C and SIGTERM do too (raising :class:`RunCancelled`; they also cancel the token). `progress` shows a progress bar on stderr for runs longer than a second
-    (None: on a terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the
-    run_id.
+    thread Ctrl-C and SIGTERM do too (they also cancel the token; see `docs/crash-safety.md`).
+    `progress` shows a progress bar on stderr for runs longer than a second (None: on a
+    terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
     # cProfile covers the Python side from the start when profiling is asked for explicitly.
     profiler = cProfile.Profile() if profile else None
@@ -143,7 +143,8 @@ class _BeforeCommit:
                 _write_python_profile(self.profiler, directory)
             except OSError as e:
                 raise OutputError(
-                    f"cannot write the Python profile into {directory}: {e.strerror or e}; free space or fix permissions",
+                    f"cannot write the Python profile into {directory}: {e.strerror or e};"
+                    " free space or fix permissions",
                     run_id=summary.run_id,
                     code=Code.OUTPUT_IO,
                     context={"file": e.filename or str(directory)},

@@ -86,7 +86,7 @@ pub struct StagingReport {
     pub state: StagingState,
     /// Why it is in that state, e.g. `pid 4242 on host vm is gone`.
     pub reason: String,
-    /// Bytes of the files in it.
+    /// Bytes of the files in it (before a removal: what the removal freed).
     pub bytes: u64,
     /// Whether this sweep removed it.
     pub removed: bool,
@@ -111,8 +111,8 @@ pub fn sweep(results_dir: &Path, remove: bool) -> Result<Vec<StagingReport>> {
         }
         let path = entry.path();
         let (state, reason) = judge(&path, name_pid, &here);
+        let bytes = dir_bytes(&path);
         let removed = remove && state == StagingState::Stale && remove_dir(&path);
-        let bytes = if removed { 0 } else { dir_bytes(&path) };
         found.push(StagingReport { run_id: run_id.to_owned(), path, state, reason, bytes, removed });
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
