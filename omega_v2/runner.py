@@ -138,17 +138,7 @@ class _BeforeCommit:
         )
         if self.profiler:
             self.profiler.disable()
-            directory = Path(staging) / "profiling"
-            try:
-                _write_python_profile(self.profiler, directory)
-            except OSError as e:
-                raise OutputError(
-                    f"cannot write the Python profile into {directory}: {e.strerror or e};"
-                    " free space or fix permissions",
-                    run_id=summary.run_id,
-                    code=Code.OUTPUT_IO,
-                    context={"file": e.filename or str(directory)},
-                ) from None
+            _write_python_profile(self.profiler, Path(staging) / "profiling", summary.run_id)
         self.log.handler.sync()
 
 
@@ -165,14 +155,26 @@ def _fields(values: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in values.items())
 
 
-def _write_python_profile(profiler: cProfile.Profile, directory: Path) -> None:
+def _write_python_profile(profiler: cProfile.Profile, directory: Path, run_id: str) -> None:
     """cProfile of the Python layer: `python_profile.pstats` plus a top-20 text summary, into
-    the (not yet committed) run directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(directory / "python_profile.pstats")
+    the (not yet committed) run directory; a file that cannot be written is an OutputError."""
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(20)
-    (directory / "python_profile.txt").write_text(text.getvalue(), encoding="utf-8")
+    stats, summary = directory / "python_profile.pstats", directory / "python_profile.txt"
+    for path, write in (
+        (directory, lambda: directory.mkdir(parents=True, exist_ok=True)),
+        (stats, lambda: profiler.dump_stats(stats)),
+        (summary, lambda: summary.write_text(text.getvalue(), encoding="utf-8")),
+    ):
+        try:
+            write()
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {path}: {e.strerror or e}; free space or fix permissions",
+                run_id=run_id,
+                code=Code.OUTPUT_IO,
+                context={"file": str(path)},
+            ) from None
 
 
 @functools.lru_cache(maxsize=1)
