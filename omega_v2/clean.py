@@ -116,7 +116,8 @@ def _print_text(report: CleanReport) -> None:
     dead = [s for s in report.staging if (s["state"] == "stale" if report.dry_run else s["removed"])]
     what = "to remove" if report.dry_run else "removed"
     size = sum(s["bytes"] for s in dead) / 1e6
-    print(f"{report.var_dir}: {counts}; {len(dead)} staging directories of dead runs {what} ({size:.1f} MB)")
+    dirs = "directory" if len(dead) == 1 else "directories"
+    print(f"{report.var_dir}: {counts}; {len(dead)} staging {dirs} of dead runs {what} ({size:.1f} MB)")
 
 
 def _command(args: argparse.Namespace) -> int:
