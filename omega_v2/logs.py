@@ -223,6 +223,10 @@ def read_timeline(files: Any) -> list[dict[str, Any]]:
 _TAIL_BYTES = 64 * 1024
 
 
+#: A code read back from a log is shown at most this long (a log is input like any file).
+_CODE_CHARS = 64
+
+
 def failure_code(files: Any) -> str | None:
     """The error code of the run's final `run failed` record (Rust or Python log), or None
     when neither log ends with one. `files`: the run's `RunPaths`."""
@@ -232,12 +236,16 @@ def failure_code(files: Any) -> str | None:
         except ValueError:
             continue  # the first line of the tail is usually cut, or a kill cut the last one
         if isinstance(rec, dict) and rec.get("message") == "run failed":
-            return str((rec.get("fields") or {}).get("code", "unknown"))
+            return _bounded(str((rec.get("fields") or {}).get("code", "unknown")))
     for line in reversed(_tail_lines(files.python_log)):
         m = _LINE.match(line)
         if m and m.group(5).startswith("run failed code="):
-            return m.group(5).split("=", 1)[1].split(":", 1)[0]
+            return _bounded(m.group(5).split("=", 1)[1].split(":", 1)[0])
     return None
+
+
+def _bounded(code: str) -> str:
+    return code if len(code) <= _CODE_CHARS else f"{code[:_CODE_CHARS]}... ({len(code)} characters)"
 
 
 def _tail_lines(path: Path) -> list[str]:
@@ -248,17 +256,25 @@ def _tail_lines(path: Path) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as e:
-        raise OutputError(
-            f"cannot read the log file {path}: {e.strerror or e}; check its permissions",
-            code=Code.OUTPUT_IO,
-            context={"file": str(path)},
-        ) from None
+        raise _unreadable(path, e) from None
 
 
 def _lines(path: Path) -> list[str]:
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return []
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _unreadable(path: Path, e: OSError) -> OutputError:
+    return OutputError(
+        f"cannot read the log file {path}: {e.strerror or e}; check its permissions",
+        code=Code.OUTPUT_IO,
+        context={"file": str(path)},
+    )
 
 
 def _rust_record(rec: dict[str, Any]) -> dict[str, Any]:

@@ -92,6 +92,16 @@ def test_clean_tells_failed_runs_from_killed_ones(tmp_path: Path, make_config: A
     assert "failed: run no-data (code=data.missing_file)" in text and "interrupted: run gone" in text
 
 
+def test_clean_quotes_what_it_reads_from_logs_bounded(tmp_path: Path, capsys: Any) -> None:
+    logs = tmp_path / "var" / "logs"
+    logs.mkdir(parents=True)
+    record = {"message": "run failed", "fields": {"code": "x" * 10_000}, "run_id": "tampered"}
+    (logs / "tampered.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    text = clean(tmp_path / "var", capsys=capsys)
+    assert f"failed: run tampered (code={'x' * 64}... (10000 characters))" in text
+    assert len(text) < 1000
+
+
 def test_soak_twenty_runs_killed_at_random_moments(
     spawn: Any, crash_config: Path, crash_dataset: Path, tmp_path: Path, capsys: Any
 ) -> None:

@@ -134,7 +134,8 @@ fn judge(path: &Path, name_pid: u32, here: &Owner) -> (StagingState, String) {
             _ => (StagingState::Unknown, "no owner record yet".to_owned()),
         };
     };
-    let who = format!("pid {} on host {}", owner.pid, owner.host);
+    // The record is read from disk: its host name is quoted bounded, like any input.
+    let who = format!("pid {} on host {}", owner.pid, crate::error::quote(&owner.host));
     if owner.host != here.host {
         return (StagingState::OtherHost, format!("{who}: another host; clean it there"));
     }
