@@ -225,6 +225,8 @@ _TAIL_BYTES = 64 * 1024
 
 #: A code read back from a log is shown at most this long (a log is input like any file).
 _CODE_CHARS = 64
+#: The runner's failure record in the Python log: `run failed code=<code>: <message>`.
+_FAILED = re.compile(r"run failed code=([^:\s]+):")
 
 
 def failure_code(files: Any) -> str | None:
@@ -239,8 +241,9 @@ def failure_code(files: Any) -> str | None:
             return _bounded(str((rec.get("fields") or {}).get("code", "unknown")))
     for line in reversed(_tail_lines(files.python_log)):
         m = _LINE.match(line)
-        if m and m.group(5).startswith("run failed code="):
-            return _bounded(m.group(5).split("=", 1)[1].split(":", 1)[0])
+        failed = _FAILED.match(m.group(5)) if m else None
+        if failed:
+            return _bounded(failed.group(1))
     return None
 
 

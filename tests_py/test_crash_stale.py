@@ -85,8 +85,15 @@ def test_clean_tells_failed_runs_from_killed_ones(tmp_path: Path, make_config: A
     except omega_v2.DataError:
         pass
     (var / "logs" / "gone.python.log").write_text("")  # a run killed right after it started
+    (var / "logs" / "linked.log").symlink_to(tmp_path / "elsewhere")  # fails before any Rust log
+    try:
+        omega_v2.run(make_config(), data_root=tmp_path / "no-data", var_dir=var, run_id="linked")
+    except omega_v2.OutputError:
+        pass
     report = clean_json(var, capsys=capsys)["by_run"]
     assert (report["no-data"]["state"], report["no-data"]["code"]) == ("failed", "data.missing_file")
+    assert (report["linked"]["state"], report["linked"]["code"]) == ("failed", "output.unsafe_path")
+    assert not (var / "logs" / "linked.jsonl").exists(), "only the Python log recorded this failure"
     assert (report["gone"]["state"], report["gone"]["code"]) == ("interrupted", None)
     text = clean(var, capsys=capsys)
     assert "failed: run no-data (code=data.missing_file)" in text and "interrupted: run gone" in text
