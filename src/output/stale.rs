@@ -187,15 +187,20 @@ fn host_name() -> String {
 }
 
 /// Whether process `pid` is running (not a zombie) and, when `started` is known, is the same
-/// process that started then.
-#[cfg(target_os = "linux")]
+/// process that started then. A process that exists but whose details are hidden (another
+/// user's, under `/proc` mounted with `hidepid`) counts as running: never remove what may be live.
 fn is_running(pid: u32, started: Option<u64>) -> bool {
-    let Some((state, start)) = proc_stat(pid) else { return false };
-    !matches!(state, 'Z' | 'X') && started.is_none_or(|s| s == start)
+    if !pid_exists(pid) {
+        return false;
+    }
+    match proc_stat(pid) {
+        Some((state, start)) => !matches!(state, 'Z' | 'X') && started.is_none_or(|s| s == start),
+        None => true,
+    }
 }
 
-#[cfg(all(unix, not(target_os = "linux")))]
-fn is_running(pid: u32, _started: Option<u64>) -> bool {
+fn pid_exists(pid: u32) -> bool {
+    // Above i32::MAX a pid would name a process group; 0 is this one's.
     let Ok(pid) = i32::try_from(pid) else { return false };
     // SAFETY: signal 0 only checks that the process exists; nothing is sent.
     let rc = unsafe { libc::kill(pid, 0) };
@@ -213,14 +218,13 @@ fn proc_stat(pid: u32) -> Option<(char, u64)> {
     Some((state, start))
 }
 
-#[cfg(target_os = "linux")]
-fn process_start(pid: u32) -> Option<u64> {
-    proc_stat(pid).map(|(_, start)| start)
+#[cfg(not(target_os = "linux"))]
+fn proc_stat(_pid: u32) -> Option<(char, u64)> {
+    None
 }
 
-#[cfg(not(target_os = "linux"))]
-fn process_start(_pid: u32) -> Option<u64> {
-    None
+fn process_start(pid: u32) -> Option<u64> {
+    proc_stat(pid).map(|(_, start)| start)
 }
 
 #[cfg(target_os = "linux")]
@@ -315,6 +319,19 @@ mod tests {
         assert!(by_run(&swept, "gone").reason.contains(&format!("pid {dead}")), "{:?}", by_run(&swept, "gone"));
         assert!(results.join("complete-run").exists());
         assert!(sweep(&results.join("missing"), true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_zombie_is_gone_and_a_live_process_is_not() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id();
+        assert!(is_running(pid, process_start(pid)));
+        assert!(!is_running(pid, process_start(pid).map(|s| s + 1)), "another process with a reused pid");
+        child.kill().unwrap();
+        std::thread::sleep(Duration::from_millis(100)); // killed, not yet reaped: a zombie
+        assert!(pid_exists(pid) && !is_running(pid, None));
+        child.wait().unwrap();
+        assert!(!pid_exists(pid) && !is_running(u32::MAX, None));
     }
 
     #[test]
