@@ -221,8 +221,6 @@ def read_timeline(files: Any) -> list[dict[str, Any]]:
 #: How much of the end of a log file `failure_code` reads: the failure record is the last one
 #: (a dev traceback after it included), so a huge DEBUG log is never read whole.
 _TAIL_BYTES = 64 * 1024
-
-
 #: A code read back from a log is shown at most this long (a log is input like any file).
 _CODE_CHARS = 64
 #: The runner's failure record in the Python log: `run failed code=<code>: <message>`.
