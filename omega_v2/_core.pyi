@@ -250,6 +250,12 @@ def metric_catalogue() -> list[tuple[str, str, str, str, str, str]]:
 def allowlisted_fields(config_json: str) -> dict[str, Any]:
     """The allowlisted scalar fields of a config, under their log names."""
 
+def var_inventory(var_dir: str | PathLike[str], *, remove_stale: bool) -> dict[str, Any]:
+    """`{"run_ids": [...], "staging": [...]}`: every run_id with a log file, run directory or staging
+    directory under `var_dir`, and every staging directory as a dict (`path`, `run_id`, `state`:
+    `live|stale|other_host|unknown`, `reason`, `bytes`, `removed`); `remove_stale` removes those
+    whose owner process is gone."""
+
 def reset_log_cache() -> None:
     """Forgets pyo3-log's cached loggers and levels after Python logging was reconfigured."""
 

@@ -1,7 +1,8 @@
 """`python -m omega_v2`: run, validate, logs (and the profiling and bench commands).
 
-Exit codes: 0 success, else the exit code of the error's class (see `docs/errors.md`). A failure
-prints one paragraph to stderr; details are in the run's log files.
+Exit codes: 0 success, else the exit code of the error's class (see `docs/errors.md`); a run
+cancelled by a signal exits 128 + its number (130 Ctrl-C, 143 SIGTERM, `docs/crash-safety.md`). A
+failure prints one paragraph to stderr; details are in the run's log files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from omega_v2 import errors
+from omega_v2 import errors, interrupts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,9 +24,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     _show_config_warnings()
     try:
         return args.handler(args)
-    except errors.OmegaError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+    except (errors.OmegaError, KeyboardInterrupt) as e:
+        # The process ends with this report: another Ctrl-C or SIGTERM must not cut it short.
+        interrupts.ignore_further()
+        print(f"error: {e}" if isinstance(e, errors.OmegaError) else "error: cancelled (Ctrl-C)", file=sys.stderr)
+        return interrupts.exit_code(e)
     except BrokenPipeError:
         # `... | head` closed stdout: stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -86,9 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     synth.set_defaults(handler=_synth)
 
-    from omega_v2 import bench, profile_diff, replays, run_diff, trade_story
+    from omega_v2 import bench, clean, profile_diff, replays, run_diff, trade_story
 
     bench.add_parser(sub)
+    clean.add_parser(sub)
     profile_diff.add_parser(sub)
     run_diff.add_parser(sub)
     trade_story.add_parser(sub)

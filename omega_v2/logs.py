@@ -140,6 +140,14 @@ class RunLogHandler(logging.FileHandler):
             self.failure = self.failure or e
         self.check()
 
+    def close(self) -> None:
+        """Closes the file even when its last flush fails (a full disk): the failure is kept
+        like any other, so it never replaces the error the run is already raising."""
+        try:
+            super().close()
+        except OSError as e:
+            self.failure = self.failure or e
+
 
 @dataclasses.dataclass(frozen=True)
 class RunLog:
@@ -156,6 +164,13 @@ def run_log(path: Path, run_id: str, level: int) -> Iterator[RunLog]:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = RunLogHandler(path, run_id)
     except FileExistsError:
+        if path.is_symlink():
+            raise OutputError(
+                f"{path} is a symbolic link; a run never writes through a link: remove it",
+                run_id=run_id,
+                code=Code.OUTPUT_UNSAFE_PATH,
+                context={"file": str(path)},
+            ) from None
         raise OutputError(
             f"run_id `{run_id}` is already used ({path} exists); choose another run_id or remove that run",
             run_id=run_id,
@@ -203,10 +218,64 @@ def read_timeline(files: Any) -> list[dict[str, Any]]:
     return sorted([*rust, *python], key=lambda r: r["timestamp"] or "")
 
 
-def _lines(path: Path) -> list[str]:
-    if not path.is_file():
+#: How much of the end of a log file `failure_code` reads: the failure record is the last one
+#: (a dev traceback after it included), so a huge DEBUG log is never read whole.
+_TAIL_BYTES = 64 * 1024
+#: A code read back from a log is shown at most this long (a log is input like any file).
+_CODE_CHARS = 64
+#: The runner's failure record in the Python log: `run failed code=<code>: <message>`.
+_FAILED = re.compile(r"run failed code=([^:\s]+):")
+
+
+def failure_code(files: Any) -> str | None:
+    """The error code of the run's final `run failed` record (Rust or Python log), or None
+    when neither log ends with one. `files`: the run's `RunPaths`."""
+    for line in reversed(_tail_lines(files.json_log)):
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # the first line of the tail is usually cut, or a kill cut the last one
+        if isinstance(rec, dict) and rec.get("message") == "run failed":
+            return _bounded(str((rec.get("fields") or {}).get("code", "unknown")))
+    for line in reversed(_tail_lines(files.python_log)):
+        m = _LINE.match(line)
+        failed = _FAILED.match(m.group(5)) if m else None
+        if failed:
+            return _bounded(failed.group(1))
+    return None
+
+
+def _bounded(code: str) -> str:
+    return code if len(code) <= _CODE_CHARS else f"{code[:_CODE_CHARS]}... ({len(code)} characters)"
+
+
+def _tail_lines(path: Path) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - _TAIL_BYTES))
+            return f.read().decode("utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
         return []
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except OSError as e:
+        raise _unreadable(path, e) from None
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except OSError as e:
+        raise _unreadable(path, e) from None
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def _unreadable(path: Path, e: OSError) -> OutputError:
+    return OutputError(
+        f"cannot read the log file {path}: {e.strerror or e}; check its permissions",
+        code=Code.OUTPUT_IO,
+        context={"file": str(path)},
+    )
 
 
 def _rust_record(rec: dict[str, Any]) -> dict[str, Any]:

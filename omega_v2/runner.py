@@ -19,8 +19,9 @@ from typing import Any
 
 from omega_v2 import _core, paths
 from omega_v2.config import LoadedConfig, allowlisted_fields, load_config
-from omega_v2.errors import OmegaError
+from omega_v2.errors import Code, OmegaError, OutputError
 from omega_v2.inputs import engine_inputs
+from omega_v2.interrupts import CancelOnSignals
 from omega_v2.logs import python_level, run_log
 from omega_v2.progress import RunProgressBar
 from omega_v2.result import RunResult
@@ -53,9 +54,9 @@ def run(
     `signals`); `strategy` an :class:`~omega_v2.Strategy` subclass or instance (strategy_name
     `python`). `profile=True` enables profiling mode.
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
-    thread Ctrl-C does. `progress` shows a progress bar on stderr for runs longer than a second
-    (None: on a terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the
-    run_id.
+    thread Ctrl-C and SIGTERM do too (they also cancel the token; see `docs/crash-safety.md`).
+    `progress` shows a progress bar on stderr for runs longer than a second (None: on a
+    terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
     # cProfile covers the Python side from the start when profiling is asked for explicitly.
     profiler = cProfile.Profile() if profile else None
@@ -76,17 +77,19 @@ def run(
     run_mode = loaded.model.run_mode
     show_progress = progress if progress is not None else run_mode == "dev"
     git = _git_info()
-    with run_log(run_paths.python_log, rid, python_level(run_mode)) as log:
+    token = cancel_token if cancel_token is not None else CancelToken()
+    # Outermost: every cleanup below is done before the caller's signal handlers are back.
+    with CancelOnSignals(token) as signals, run_log(run_paths.python_log, rid, python_level(run_mode)) as log:
         _core.reset_log_cache()
         log.logger.info(
             "run starting config_hash=%s %s", loaded.config_hash, _fields(allowlisted_fields(loaded.normalized))
         )
         for warning in loaded.warnings:
             log.logger.warning(warning)
-        log.handler.check()  # a Python log that cannot be written fails the run before it starts
         commit = _BeforeCommit(log, profiler, time.perf_counter())
         counter = _core.RunProgress()
         try:
+            log.handler.check()  # a Python log that cannot be written fails the run before it starts
             with RunProgressBar(counter, enabled=show_progress):
                 summary = _core.run(
                     loaded.canonical_json,
@@ -100,15 +103,18 @@ def run(
                     profile=profiler is not None,
                     git_commit=git[0] if git else None,
                     git_dirty=git[1] if git else False,
-                    cancel_token=cancel_token,
+                    cancel_token=token,
                     progress=counter,
                     before_commit=commit,
                     **inputs,
                 )
-        except OmegaError as e:
+        except OmegaError as raised:
+            error = signals.explain(raised)
             # dev keeps the traceback in the Python log; prod only the message.
-            log.logger.error("run failed code=%s: %s", e.code, e, exc_info=run_mode == "dev")
-            raise
+            log.logger.error("run failed code=%s: %s", error.code, error, exc_info=run_mode == "dev")
+            if error is raised:
+                raise
+            raise error from None
         finally:
             if profiler:
                 profiler.disable()
@@ -132,7 +138,7 @@ class _BeforeCommit:
         )
         if self.profiler:
             self.profiler.disable()
-            _write_python_profile(self.profiler, Path(staging) / "profiling")
+            _write_python_profile(self.profiler, Path(staging) / "profiling", summary.run_id)
         self.log.handler.sync()
 
 
@@ -149,14 +155,26 @@ def _fields(values: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in values.items())
 
 
-def _write_python_profile(profiler: cProfile.Profile, directory: Path) -> None:
+def _write_python_profile(profiler: cProfile.Profile, directory: Path, run_id: str) -> None:
     """cProfile of the Python layer: `python_profile.pstats` plus a top-20 text summary, into
-    the (not yet committed) run directory."""
-    directory.mkdir(parents=True, exist_ok=True)
-    profiler.dump_stats(directory / "python_profile.pstats")
+    the (not yet committed) run directory; a file that cannot be written is an OutputError."""
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(20)
-    (directory / "python_profile.txt").write_text(text.getvalue(), encoding="utf-8")
+    stats, summary = directory / "python_profile.pstats", directory / "python_profile.txt"
+    for path, write in (
+        (directory, lambda: directory.mkdir(parents=True, exist_ok=True)),
+        (stats, lambda: profiler.dump_stats(stats)),
+        (summary, lambda: summary.write_text(text.getvalue(), encoding="utf-8")),
+    ):
+        try:
+            write()
+        except OSError as e:
+            raise OutputError(
+                f"cannot write {path}: {e.strerror or e}; free space or fix permissions",
+                run_id=run_id,
+                code=Code.OUTPUT_IO,
+                context={"file": str(path)},
+            ) from None
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,9 +7,11 @@
 //! <var>/logs/<run_id>.python.log             Python wrapper
 //! <var>/results/backtests/<run_id>/          artefacts (complete or absent)
 //! <var>/results/backtests/.<run_id>.partial-<pid>/   the run's staging directory while it writes
+//! <var>/results/backtests/.<run_id>.partial-<pid>/.owner   who writes it (`output::stale`)
 //! ```
 
 use std::collections::hash_map::RandomState;
+use std::collections::BTreeSet;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -100,8 +102,7 @@ pub struct RunPaths {
 impl RunPaths {
     pub fn new(var_dir: &Path, run_id: &str) -> Result<Self> {
         validate_run_id(run_id)?;
-        let results_dir = var_dir.join("results").join("backtests");
-        let logs_dir = var_dir.join("logs");
+        let (results_dir, logs_dir) = (results_dir(var_dir), logs_dir(var_dir));
         Ok(Self {
             run_id: run_id.to_owned(),
             var_dir: var_dir.to_path_buf(),
@@ -135,12 +136,64 @@ impl RunPaths {
 }
 
 const STAGING_INFIX: &str = ".partial-";
+/// The file inside a staging directory that records its owner process; removed just before
+/// the directory is committed, so no run directory holds it.
+pub const STAGING_OWNER_FILE: &str = ".owner";
+/// The suffixes of a run's log files (`<run_id><suffix>` in the logs directory).
+const LOG_SUFFIXES: [&str; 3] = [".python.log", ".jsonl", ".log"];
 
-/// The owner pid of a staging directory name (`.<run_id>.partial-<pid>`), if it is one.
-pub fn staging_owner(dir_name: &str) -> Option<u32> {
+/// `<var>/results/backtests`: the run directories and their staging directories.
+pub fn results_dir(var_dir: &Path) -> PathBuf {
+    var_dir.join("results").join("backtests")
+}
+
+/// `<var>/logs`: the log files of every run.
+pub fn logs_dir(var_dir: &Path) -> PathBuf {
+    var_dir.join("logs")
+}
+
+/// The run_id and owner pid of a staging directory name (`.<run_id>.partial-<pid>`), if it is one.
+pub fn parse_staging_name(dir_name: &str) -> Option<(&str, u32)> {
     let rest = dir_name.strip_prefix('.')?;
-    let (_, pid) = rest.rsplit_once(STAGING_INFIX)?;
-    pid.parse().ok()
+    let (run_id, pid) = rest.rsplit_once(STAGING_INFIX)?;
+    validate_run_id(run_id).ok()?;
+    Some((run_id, pid.parse().ok()?))
+}
+
+/// The run_id whose log file is named `file_name`, if it is one. Unambiguous because no run_id
+/// ends in `.python`: `x.python.log` can only be run `x`'s Python log.
+pub fn run_id_of_log(file_name: &str) -> Option<&str> {
+    let run_id = LOG_SUFFIXES.iter().find_map(|suffix| file_name.strip_suffix(suffix))?;
+    validate_run_id(run_id).ok().map(|()| run_id)
+}
+
+/// Every run_id that has something under `var`: a log file, a run directory or a staging
+/// directory. Missing directories hold nothing.
+pub fn run_ids_under(var_dir: &Path) -> Result<BTreeSet<String>> {
+    let mut ids = BTreeSet::new();
+    for name in dir_names(&logs_dir(var_dir))? {
+        ids.extend(run_id_of_log(&name).map(str::to_owned));
+    }
+    for name in dir_names(&results_dir(var_dir))? {
+        let run_id =
+            parse_staging_name(&name).map(|(id, _)| id).or(validate_run_id(&name).ok().map(|()| name.as_str()));
+        ids.extend(run_id.map(str::to_owned));
+    }
+    Ok(ids)
+}
+
+/// The UTF-8 entry names of `dir` (none when it does not exist).
+fn dir_names(dir: &Path) -> Result<Vec<String>> {
+    let fail = |e: std::io::Error| EngineError::output_io("list", dir, &e);
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.map_err(fail)?,
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        names.extend(entry.map_err(fail)?.file_name().into_string().ok());
+    }
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -177,10 +230,44 @@ mod tests {
         assert_eq!(p.python_log, Path::new("v/logs/r1.python.log"));
         let staging = p.staging_dir(42);
         assert_eq!(staging, Path::new("v/results/backtests/.r1.partial-42"));
-        assert_eq!(staging_owner(staging.file_name().unwrap().to_str().unwrap()), Some(42));
-        assert_eq!(staging_owner("r1"), None);
-        assert_eq!(staging_owner(".r1.partial-x"), None);
+        assert_eq!(parse_staging_name(staging.file_name().unwrap().to_str().unwrap()), Some(("r1", 42)));
+        assert_eq!(parse_staging_name("r1"), None);
+        assert_eq!(parse_staging_name(".r1.partial-x"), None);
+        assert_eq!(parse_staging_name("..r1.partial-1"), None);
+        assert_eq!(parse_staging_name(".a.partial-1.partial-2"), Some(("a.partial-1", 2)));
         assert_eq!(RunPaths::from_run_dir(&p.run_dir).unwrap(), p);
         assert!(RunPaths::from_run_dir(Path::new("v/elsewhere/r1")).is_err());
+    }
+
+    #[test]
+    fn log_names_of_different_runs_never_collide() {
+        // Tricky ids whose names could overlap if `.python` were allowed as an ending.
+        let ids = ["x", "x.py", "x.log", "x.jsonl", "x.pythonic", "x.python.x", "x.json", "l", "x.python.log.x"];
+        let mut seen = BTreeSet::new();
+        for id in ids {
+            let p = RunPaths::new(Path::new("v"), id).unwrap();
+            for file in [&p.text_log, &p.json_log, &p.python_log] {
+                assert!(seen.insert(file.clone()), "{} is the file of two runs", file.display());
+                let name = file.file_name().unwrap().to_str().unwrap();
+                assert_eq!(run_id_of_log(name), Some(id), "{name}");
+            }
+        }
+        assert_eq!(run_id_of_log("x.txt"), None);
+        assert_eq!(run_id_of_log(".x.log"), None);
+    }
+
+    #[test]
+    fn run_ids_under_a_var_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let var = tmp.path();
+        assert!(run_ids_under(&var.join("missing")).unwrap().is_empty());
+        std::fs::create_dir_all(logs_dir(var)).unwrap();
+        std::fs::create_dir_all(results_dir(var).join("done")).unwrap();
+        std::fs::create_dir_all(results_dir(var).join(".killed.partial-7")).unwrap();
+        for name in ["a.log", "a.jsonl", "a.python.log", "b.python.log", "notes.txt", ".hidden.log"] {
+            std::fs::write(logs_dir(var).join(name), "").unwrap();
+        }
+        let ids: Vec<String> = run_ids_under(var).unwrap().into_iter().collect();
+        assert_eq!(ids, ["a", "b", "done", "killed"]);
     }
 }

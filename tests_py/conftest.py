@@ -11,10 +11,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ import pytest
 import omega_v2
 from omega_v2 import _core
 from omega_v2.paths import EXAMPLE_DATA_ROOT
+from omega_v2.synth import generate
 
 REPO = Path(__file__).resolve().parent.parent
 RUST_BINARY = REPO / "target" / "release" / "omega_v2"
@@ -204,3 +208,105 @@ def run_python() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return _run
+
+
+# --------------------------------------------------------------------------------------
+# Crash and fault tests (test_crash_*.py)
+
+#: A run on `crash_dataset` of about a second (loading and writing take most of it), so that a
+#: signal sent when a log marker appears lands in the middle of the run.
+CRASH_RUN = {
+    "start_date": "2019-01-07",
+    "end_date": "2021-12-31",
+    "timeframes": {"primary": "M1"},
+    "account": {"risk_per_trade": 1.0},
+}
+
+
+@pytest.fixture(scope="session")
+def crash_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three years of seeded synthetic EURUSD M1 bid/ask (parquet), generated once per session."""
+    root = tmp_path_factory.mktemp("crash3y")
+    generate(root, "2019-01-01", "2021-12-31", timeframes=["M1"])
+    return root
+
+
+@pytest.fixture(scope="session")
+def crash_run(make_config: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The config of a `CRASH_RUN` on `crash_dataset` (a fresh copy is up to the caller)."""
+    return make_config(CRASH_RUN)
+
+
+@pytest.fixture(scope="session")
+def crash_config(crash_run: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The config file of a `CRASH_RUN` (a path, as the CLI takes it)."""
+    path = tmp_path_factory.mktemp("crashcfg") / "crash.json"
+    path.write_text(json.dumps(crash_run), encoding="utf-8")
+    return path
+
+
+class Child:
+    """A child interpreter (`python ARGS`) whose stdout lines a thread collects, so a test can
+    wait for a log marker and then signal it."""
+
+    def __init__(self, args: Sequence[str], env: Mapping[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**{k: v for k, v in os.environ.items() if k not in ("RUST_LOG", "OMEGA_PY_LOG")}, **(env or {})},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put("")  # end of output
+
+    def wait_for(self, marker: str, timeout: float = 60) -> bool:
+        """Reads stdout until a line contains `marker`; False at the end of output or timeout."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line == "" and self.proc.poll() is not None:
+                return False
+            self.seen.append(line)
+            if marker in line:
+                return True
+        return False
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Waits for the exit; returns the exit code and stderr."""
+        assert self.proc.stderr is not None
+        stderr = self.proc.stderr.read()
+        return self.proc.wait(timeout=timeout), stderr
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., Child]]:
+    """`spawn(*args, env=None)` starts `python *args` as a :class:`Child`; every child still
+    running at the end of the test is killed."""
+    children: list[Child] = []
+
+    def _spawn(*args: str, env: Mapping[str, str] | None = None) -> Child:
+        children.append(Child(args, env))
+        return children[-1]
+
+    yield _spawn
+    for c in children:
+        c.kill()

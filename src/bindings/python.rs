@@ -18,6 +18,7 @@ use crate::datasets::{self, SynthRequest};
 use crate::error::{ErrorCode, ErrorKind};
 use crate::layout::{self, RunPaths};
 use crate::output::meta::GitInfo;
+use crate::output::stale;
 use crate::run::{execute, explain as explain_trade, preflight, Headline, RunContext, RunInputs, Summary};
 use crate::strategy::{SignalColumns, UserStrategy};
 
@@ -272,6 +273,20 @@ fn generate_synthetic_data(
     py.detach(|| datasets::generate(&request)).map_err(|e| to_py_err(py, &e, None))
 }
 
+/// What a var dir holds: every run_id with a log file, run directory or staging directory, and
+/// every staging directory with its owner's state (`remove_stale`: those of dead runs removed).
+#[pyfunction]
+#[pyo3(signature = (var_dir, *, remove_stale))]
+fn var_inventory<'py>(py: Python<'py>, var_dir: PathBuf, remove_stale: bool) -> PyResult<Bound<'py, PyDict>> {
+    let results = layout::results_dir(&var_dir);
+    let staging = py.detach(|| stale::sweep(&results, remove_stale)).map_err(|e| to_py_err(py, &e, None))?;
+    let run_ids = layout::run_ids_under(&var_dir).map_err(|e| to_py_err(py, &e, None))?;
+    let inventory = PyDict::new(py);
+    inventory.set_item("run_ids", run_ids.into_iter().collect::<Vec<_>>())?;
+    inventory.set_item("staging", pythonize::pythonize(py, &staging)?)?;
+    Ok(inventory)
+}
+
 /// Forgets cached Python loggers and levels after Python logging was reconfigured.
 #[pyfunction]
 fn reset_log_cache() {
@@ -321,6 +336,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(allowlisted_fields, m)?,
         wrap_pyfunction!(metric_catalogue, m)?,
         wrap_pyfunction!(reset_log_cache, m)?,
+        wrap_pyfunction!(var_inventory, m)?,
         wrap_pyfunction!(generate_synthetic_data, m)?,
     ] {
         m.add_function(function)?;

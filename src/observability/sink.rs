@@ -174,10 +174,15 @@ pub(crate) fn create_exclusive(path: &Path) -> Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
     options.open(path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists if path.is_symlink() => EngineError::new(
+            ErrorCode::OutputUnsafePath,
+            format!("{} is a symbolic link; a run never writes through a link: remove it", path.display()),
+        )
+        .with_file(path),
         io::ErrorKind::AlreadyExists => EngineError::new(
             ErrorCode::OutputExists,
             format!(
-                "{} already exists (another run's log, or a link planted there); a run never writes into it: choose another run_id or remove it",
+                "{} already exists (another run's log); a run never writes into it: choose another run_id or remove that run",
                 path.display()
             ),
         )

@@ -1,14 +1,17 @@
 //! Atomic run directories: write into the run's staging directory next to the final one
 //! (`layout::RunPaths::staging_dir`), fsync every file, rename without replacing anything, fsync
 //! the parent. A failure or a drop before `commit` removes the staging directory, so no
-//! half-written run ever looks complete.
+//! half-written run ever looks complete. A process killed before either (SIGKILL, power cut)
+//! leaves it behind with its owner record, and the next run's start removes it
+//! (`output::stale`).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use super::stale::{self, Owner, StagingState};
 use crate::error::{EngineError, ErrorCode, Result};
-use crate::layout::RunPaths;
+use crate::layout::{RunPaths, STAGING_OWNER_FILE};
 
 pub struct StagingDir {
     staging: PathBuf,
@@ -17,19 +20,25 @@ pub struct StagingDir {
 }
 
 impl StagingDir {
-    /// Creates `staging` for the run directory `target`; fails if `target` exists (runs never
-    /// overwrite runs) or `staging` does (another process of this pid never runs this run).
+    /// Creates `staging` for the run directory `target`, with this process's owner record in
+    /// it; fails if `target` exists (runs never overwrite runs) or `staging` does (another
+    /// process of this pid never runs this run).
     pub fn create(staging: PathBuf, target: PathBuf) -> Result<Self> {
         ensure_absent(&target)?;
         if let Some(parent) = staging.parent() {
             fs::create_dir_all(parent).map_err(|e| EngineError::output_io("create directory", parent, &e))?;
         }
         fs::create_dir(&staging).map_err(|e| EngineError::output_io("create directory", &staging, &e))?;
-        Ok(Self { staging, target, committed: false })
+        // From here on, a failure removes the directory (Drop).
+        let dir = Self { staging, target, committed: false };
+        Owner::current().record(&dir.staging)?;
+        Ok(dir)
     }
 
-    /// The staging directory of this process for the run of `paths`.
+    /// The staging directory of this process for the run of `paths`, once the staging
+    /// directories of dead runs next to it are removed.
     pub fn for_run(paths: &RunPaths) -> Result<Self> {
+        remove_stale(&paths.results_dir);
         Self::create(paths.staging_dir(std::process::id()), paths.run_dir.clone())
     }
 
@@ -56,13 +65,31 @@ impl StagingDir {
     /// Moves the finished directory into place; never replaces an existing one (a run that
     /// claimed the same run_id at the same moment keeps its directory).
     pub fn commit(mut self) -> Result<PathBuf> {
-        sync_dir(&self.staging)?;
+        let owner = self.staging.join(STAGING_OWNER_FILE);
+        fs::remove_file(&owner).map_err(|e| EngineError::output_io("remove", &owner, &e))?;
+        // Renamed at once: a kill between the two leaves an unowned staging directory, which
+        // is kept for a grace period, so the window stays a few syscalls wide. The directory
+        // entries are made durable afterwards (the files themselves are synced already).
         rename_no_replace(&self.staging, &self.target)?;
+        self.committed = true;
+        sync_dir(&self.target)?;
         if let Some(parent) = self.target.parent() {
             sync_dir(parent)?;
         }
-        self.committed = true;
         Ok(self.target.clone())
+    }
+}
+
+/// Removes the staging directories of runs whose process is gone. A results directory that
+/// cannot be listed is reported by the creation of this run's own staging directory instead.
+fn remove_stale(results_dir: &Path) {
+    for found in stale::sweep(results_dir, true).unwrap_or_default() {
+        let (path, reason) = (found.path.display(), &found.reason);
+        if found.removed {
+            tracing::info!(component = "output", path = %path, bytes = found.bytes, reason = %reason, "removed the staging directory of a dead run");
+        } else if found.state == StagingState::Stale {
+            tracing::warn!(component = "output", path = %path, reason = %reason, "cannot remove the staging directory of a dead run");
+        }
     }
 }
 
@@ -192,9 +219,11 @@ mod tests {
         dir.write_file("profiling/p.json", |w| w.write_all(b"{}\n")).unwrap();
         assert!(!tmp.path().join("run1").exists());
         assert!(!paths.run_dir.exists());
+        assert_eq!(Owner::read(dir.path()), Some(Owner::current()), "the staging dir names its owner");
         let target = dir.commit().unwrap();
         assert_eq!(fs::read_to_string(target.join("a.json")).unwrap(), "{}\n");
         assert!(target.join("profiling/p.json").exists());
+        assert!(!target.join(STAGING_OWNER_FILE).exists(), "no run directory holds the owner record");
         assert_eq!(fs::read_dir(&paths.results_dir).unwrap().count(), 1, "no staging left behind");
         assert_eq!(StagingDir::for_run(&paths).err().unwrap().code, "output.exists");
     }
@@ -222,5 +251,20 @@ mod tests {
         fs::write(paths.run_dir.join("a.json"), "theirs\n").unwrap();
         assert_eq!(dir.commit().unwrap_err().code, ErrorCode::OutputExists);
         assert_eq!(fs::read_to_string(paths.run_dir.join("a.json")).unwrap(), "theirs\n");
+    }
+
+    #[test]
+    fn a_new_staging_dir_removes_those_of_dead_runs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let killed = RunPaths::new(tmp.path(), "killed").unwrap();
+        fs::create_dir_all(killed.staging_dir(dead)).unwrap();
+        Owner { pid: dead, ..Owner::current() }.record(&killed.staging_dir(dead)).unwrap();
+        let running = StagingDir::for_run(&RunPaths::new(tmp.path(), "running").unwrap()).unwrap();
+        let next = StagingDir::for_run(&RunPaths::new(tmp.path(), "next").unwrap()).unwrap();
+        assert!(!killed.staging_dir(dead).exists(), "the dead run's staging dir is removed");
+        assert!(running.path().exists() && next.path().exists(), "a live run's staging dir is kept");
     }
 }

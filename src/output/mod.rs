@@ -4,6 +4,7 @@
 pub mod atomic;
 pub mod equity;
 pub mod meta;
+pub mod stale;
 pub mod trades;
 
 pub use atomic::{ensure_absent, StagingDir};

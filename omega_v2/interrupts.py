@@ -1,0 +1,85 @@
+"""Ctrl-C (SIGINT) and SIGTERM during a run: both cancel it the same way (see
+`docs/crash-safety.md`).
+
+For the run's duration, on the main thread, a handler replaces Python's default one for each
+signal (only when the default is installed: a caller's own handler is left alone). The handler
+never raises: it cancels the run's token, which the engine polls, so the run stops at its next
+check, flushes its logs, removes its staging directory and raises `RunCancelled`. A second
+signal while that cleanup runs is absorbed instead of interrupting it halfway.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType, TracebackType
+from typing import Any
+
+from omega_v2.errors import Code, OmegaError, RunCancelled
+
+#: The signals that cancel a run, each with the handler Python installs by default.
+_DEFAULTS: dict[signal.Signals, Any] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+}
+
+
+class CancelOnSignals:
+    """`with CancelOnSignals(token) as signals:` turns SIGINT and SIGTERM into `token.cancel()`
+    for the block; `signals.received` is the first signal that arrived (or None)."""
+
+    def __init__(self, token: Any) -> None:
+        self.token = token
+        self.received: signal.Signals | None = None
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> CancelOnSignals:
+        # CPython runs signal handlers only on the main thread; elsewhere runs use the token.
+        if threading.current_thread() is threading.main_thread():
+            for signum, default in _DEFAULTS.items():
+                if signal.getsignal(signum) == default:
+                    self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        self._previous.clear()
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signal.Signals(signum)
+        self.token.cancel()
+
+    def explain(self, error: OmegaError) -> OmegaError:
+        """`error`, or for a run this block cancelled, a `RunCancelled` naming the signal."""
+        if self.received is None or not isinstance(error, RunCancelled):
+            return error
+        name = self.received.name
+        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else name
+        return RunCancelled(
+            f"run cancelled by {how}; no run directory was written, and its logs say how far it got",
+            run_id=error.run_id,
+            code=Code.RUN_CANCELLED,
+            context={**error.context, "signal": name},
+        )
+
+
+def exit_code(error: BaseException) -> int:
+    """The command-line exit code of a failure: 128 + the signal number for a run cancelled by
+    a signal (130 Ctrl-C, 143 SIGTERM), else the error class's code (130 for a plain
+    KeyboardInterrupt)."""
+    name = getattr(error, "context", {}).get("signal") if isinstance(error, RunCancelled) else None
+    if name in signal.Signals.__members__:
+        return 128 + signal.Signals[name].value
+    if isinstance(error, OmegaError):
+        return error.exit_code
+    return RunCancelled.exit_code
+
+
+def ignore_further() -> None:
+    """For a process that is about to exit after a failure: later SIGINT/SIGTERM cannot
+    interrupt the report of the first one."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in _DEFAULTS:
+            signal.signal(signum, signal.SIG_IGN)
