@@ -90,7 +90,7 @@ impl Bars {
     }
 }
 
-/// Bar timeframes of SPEC 2.
+/// Bar timeframes (`timeframes.primary` / `additional`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Timeframe {
     M1,

@@ -1,4 +1,4 @@
-"""`timeframes.additional` are loaded from their own files, validated and recorded (SPEC 2, 3)."""
+"""`timeframes.additional` are loaded from their own files, validated and recorded."""
 
 import shutil
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""`python -m omega_v2` (SPEC 1, 8.7) in subprocesses: run, validate, logs; and the Rust
+"""`python -m omega_v2` in subprocesses: run, validate, logs; and the Rust
 binary on a config written by `validate --write-normalized`."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def test_run_without_arguments_runs_the_bundled_example(cli: Any, tmp_path: Path
     assert f"trades {metrics['total_trades']} " in proc.stdout
     assert f"profit_net {metrics['profit_net']} " in proc.stdout
     assert f"{run_id}.python.log" in proc.stdout
-    # stdout mirrors the engine's text log line by line (SPEC 8.1)
+    # stdout mirrors the engine's text log line by line
     mirrored = [line for line in proc.stdout.splitlines() if f"[run_id={run_id} " in line]
     assert mirrored == (tmp_path / "v" / "logs" / f"{run_id}.log").read_text().splitlines()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]  # nothing else in the cwd
@@ -224,11 +224,11 @@ def test_rust_binary_config_errors_quote_no_values(
     )
     assert proc.returncode != 0
     assert secret not in proc.stderr + proc.stdout  # the value is not quoted...
-    assert field[-1] in proc.stderr  # ...the field is named (SPEC 7: what, where)
+    assert field[-1] in proc.stderr  # ...the field is named (what, where)
 
 
 # --------------------------------------------------------------------------------------
-# logs (SPEC 8.7)
+# logs
 
 
 @pytest.fixture(scope="module")

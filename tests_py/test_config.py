@@ -1,4 +1,4 @@
-"""Table-driven tests of the config model (SPEC 2, 5, 7, 8.5)."""
+"""Table-driven tests of the config model."""
 
 from __future__ import annotations
 
@@ -851,7 +851,7 @@ def test_strict_loaded_config_with_warnings_is_rejected() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Secrets never leak (SPEC 8.5)
+# Secrets never leak
 
 SECRET_INVALID = [
     {"schema_version": SECRET},

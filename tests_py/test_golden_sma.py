@@ -1,4 +1,4 @@
-"""A hand-computed `sma_crossover` run through the whole pipeline (SPEC 4, 5, 6).
+"""A hand-computed `sma_crossover` run through the whole pipeline.
 
 Data: 10 EURUSD M1 bars on Monday 2025-01-06 00:00..00:09, bid == ask, O=H=L=C, closes
 `price = 1 + (x - 10) / 16` for x = [10,10,10,11,12,11,9,8,9,11] (dyadic, exact in binary):

@@ -1,4 +1,4 @@
-"""The example notebook runs top to bottom in a fresh kernel (SPEC 11)."""
+"""The example notebook runs top to bottom in a fresh kernel."""
 
 from pathlib import Path
 

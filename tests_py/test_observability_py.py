@@ -1,4 +1,4 @@
-"""Run logs seen from Python (SPEC 8.1-8.3, 8.5): record shape and context, phase spans,
+"""Run logs seen from Python: record shape and context, phase spans,
 separation of the Rust and Python streams, levels and modes, the log-level guardrail, and
 allowlist-only redaction of the config (secrets, rng_seed)."""
 
@@ -255,7 +255,7 @@ def _hits(var: Path, files_under: Any, needle: str) -> list[str]:
 ACCEPTED_SECRETS = {
     "unknown-top-level-key": {"api_key": SECRET},
     "unknown-nested-key": {"costs": {"api_token": SECRET}, "account": {"password": SECRET}},
-    # `metrics` is passed through to Rust unvalidated (SPEC 2) and hashed into config_hash
+    # `metrics` is passed through to Rust unvalidated and hashed into config_hash
     "metrics-passthrough": {"metrics": {"api_key": SECRET, "nested": {"password": [SECRET]}}},
 }
 

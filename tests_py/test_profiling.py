@@ -1,4 +1,4 @@
-"""Profiling mode (SPEC 8.4, 8.7): `profile diff` on hand-made profiling.json files, and one
+"""Profiling mode: `profile diff` on hand-made profiling.json files, and one
 real profiled run end to end (artefacts present, results identical to an unprofiled run)."""
 
 from __future__ import annotations

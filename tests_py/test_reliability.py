@@ -1,4 +1,4 @@
-"""Reliability (SPEC 8.1, 10): many sequential runs in one process without leaks, parallel
+"""Reliability: many sequential runs in one process without leaks, parallel
 runs in threads without cross-talk, Ctrl-C and cancel tokens, picklable errors."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from omega_v2 import CancelToken, ConfigError, DataError, OmegaError, OutputErro
 
 WEEK = {"end_date": "2025-01-10"}
 LONG = {"start_date": "2015-01-05", "end_date": "2024-12-31", "timeframes": {"primary": "M1"}}
-# The promptness bound asserted for cancellation; SPEC 10 asks for < 0.5 s, the margin absorbs
+# The promptness bound asserted for cancellation; the contract is < 0.5 s, the margin absorbs
 # scheduler noise on a loaded CI machine.
 CANCEL_BOUND_S = 1.0
 
@@ -59,7 +59,7 @@ def _foreign_ids(text: str, own: str, pattern: re.Pattern[str]) -> set[str]:
 
 
 # --------------------------------------------------------------------------------------
-# Many sequential runs (SPEC 8.1, 10)
+# Many sequential runs
 
 
 def test_200_sequential_runs_do_not_leak(
@@ -137,7 +137,7 @@ def test_failing_runs_do_not_leak_handlers_or_files(
 
 
 # --------------------------------------------------------------------------------------
-# Parallel runs in threads (SPEC 8.1, 10)
+# Parallel runs in threads
 
 
 def test_parallel_dev_and_prod_runs_in_threads_stay_separate(
@@ -184,7 +184,7 @@ def test_parallel_dev_and_prod_runs_in_threads_stay_separate(
 
 
 # --------------------------------------------------------------------------------------
-# Ctrl-C in a child process (SPEC 10)
+# Ctrl-C in a child process
 
 CHILD = textwrap.dedent(
     """

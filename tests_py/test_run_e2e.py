@@ -1,4 +1,4 @@
-"""The bundled example through the public API: artefact shapes (SPEC 6), RunResult (8.7),
+"""The bundled example through the public API: artefact shapes, RunResult,
 determinism, run_id rules (8.1), output failures and atomic writes (6, 7, 10)."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> omega_v2.RunResult:
 
 
 # --------------------------------------------------------------------------------------
-# Artefact shapes (SPEC 6)
+# Artefact shapes
 
 
 def test_artefacts_exist_utf8_with_final_newline(example: omega_v2.RunResult) -> None:
@@ -160,7 +160,7 @@ def test_meta_json(example: omega_v2.RunResult) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# RunResult (SPEC 8.7)
+# RunResult
 
 
 def test_run_result_api(example: omega_v2.RunResult) -> None:
@@ -196,7 +196,7 @@ def test_load_run_by_id_and_by_dir(example: omega_v2.RunResult) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Determinism (SPEC 4, 6)
+# Determinism
 
 
 def test_determinism_in_process_and_fresh_process(
@@ -248,7 +248,7 @@ def test_costs_off_makes_the_seed_irrelevant(
 
 
 # --------------------------------------------------------------------------------------
-# run_id (SPEC 8.1)
+# run_id
 
 
 BAD_RUN_IDS = ["../x", "a/b", ".hidden", "a" * 129, "a..b", "", "-x", "a b", "x\\y"]
@@ -310,7 +310,7 @@ def test_existing_run_id_does_not_touch_the_first_runs_logs(omega_var_dir: Path,
 
 
 # --------------------------------------------------------------------------------------
-# Failures (SPEC 3, 6, 7, 10)
+# Failures
 
 
 def test_missing_data_root_is_a_data_error_naming_the_file(tmp_path: Path, make_config: Any) -> None:
@@ -339,7 +339,7 @@ def test_data_root_from_env_or_cwd_data(
     assert_same_artefacts: Any,
     omega_run: Any,
 ) -> None:
-    """SPEC 2: argument, else OMEGA_DATA_ROOT / OMEGA_DATA_PARQUET_ROOT, else ./data."""
+    """The data root: argument, else OMEGA_DATA_ROOT / OMEGA_DATA_PARQUET_ROOT, else ./data."""
     for name in ("OMEGA_DATA_ROOT", "OMEGA_DATA_PARQUET_ROOT"):
         monkeypatch.delenv(name, raising=False)
     if env:

@@ -1,4 +1,4 @@
-"""Sweeps: grid expansion, any executor, own run per point, ranked summary (SPEC 11)."""
+"""Sweeps: grid expansion, any executor, own run per point, ranked summary."""
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

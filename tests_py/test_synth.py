@@ -46,8 +46,8 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
 
 
 def test_rust_records_outside_a_run_reach_python_logging(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """A Rust warning emitted outside any run goes through pyo3-log to the `omega_v2` loggers
-    (SPEC 8.2), with structured fields rendered as k=v."""
+    """A Rust warning emitted outside any run goes through pyo3-log to the `omega_v2` loggers,
+    with structured fields rendered as k=v."""
     caplog.set_level("WARNING", logger="omega_v2")
     omega_v2._core.reset_log_cache()  # logging was reconfigured by caplog
     generate(tmp_path, "2025-01-11", "2025-01-12")  # a Saturday and a Sunday

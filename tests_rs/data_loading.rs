@@ -1,4 +1,4 @@
-//! Data layer (SPEC 3): every rejection with its code and location, alignment, warmup, range
+//! Data layer: every rejection with its code and location, alignment, warmup, range
 //! edges, gaps, format parity (CSV vs parquet, nullable, multi-row-group), the synthetic
 //! generator, and robustness against corrupted bytes.
 

@@ -1,4 +1,4 @@
-//! File digests for the run manifest (SPEC 3, meta.json.dataset).
+//! File digests for the run manifest (meta.json `dataset`, docs/data.md).
 
 use std::fs::File;
 use std::io::Read;

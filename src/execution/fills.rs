@@ -1,4 +1,4 @@
-//! Trigger and fill rules of SPEC 4: pending limit/stop entries (gap-aware, never better than
+//! Trigger and fill rules (docs/execution.md): pending limit/stop entries (gap-aware, never better than
 //! possible) and SL/TP exits on the exit side with the pip buffer and the SL-wins tie-break.
 //! Prices returned here are before slippage.
 
@@ -37,7 +37,7 @@ pub enum EntryBar {
     Trigger { limit_entry: bool },
 }
 
-/// SL/TP check of SPEC 4. `buffer = pip_size * pip_buffer_factor`: either level counts as hit
+/// SL/TP check (docs/execution.md). `buffer = pip_size * pip_buffer_factor`: either level counts as hit
 /// once price comes within the buffer of it (long SL: `low <= sl + buffer`, long TP:
 /// `high >= tp - buffer`), and fills at the level. Both hit in one bar: the SL wins.
 pub fn exit_hit(

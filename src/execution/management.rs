@@ -1,4 +1,4 @@
-//! Trade management (SPEC 4 step 3): timeout, break-even and trailing stop. Evaluated on the
+//! Trade management (step 3 of a bar, docs/execution.md): timeout, break-even and trailing stop. Evaluated on the
 //! close of the exit side after the bar's SL/TP check, so a stop moved here is effective
 //! from the next bar. Break-even and trailing are measured in R and need an initial stop.
 

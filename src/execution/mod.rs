@@ -1,4 +1,4 @@
-//! Execution model of SPEC 4 (candle mode, `execution_variant = v2`): order triggers and
+//! Execution model (docs/execution.md; candle mode, `execution_variant = v2`): order triggers and
 //! gap-aware fills, SL/TP exits on the correct side, costs, sizing and trade management.
 //! Everything here is a pure function of bar data, positions and the seed, so results are
 //! reproducible bit for bit.

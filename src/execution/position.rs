@@ -77,7 +77,7 @@ impl Position {
     }
 }
 
-/// A closed trade as written to `trades.json` (SPEC 6).
+/// A closed trade as written to `trades.json` (docs/artefacts.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trade {
     pub direction: Direction,

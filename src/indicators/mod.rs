@@ -1,4 +1,4 @@
-//! Technical indicators (SPEC 5), each computed once over a whole series in O(1) work per bar.
+//! Technical indicators of the built-in strategies (docs/strategies.md), each computed once over a whole series in O(1) work per bar.
 //!
 //! Every function returns vectors of the input's length with `f64::NAN` where the value is undefined,
 //! allocates nothing but its outputs, and is deterministic (same input, bit-identical output). Rolling

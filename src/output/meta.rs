@@ -18,7 +18,7 @@ pub struct Meta<'a> {
     pub config: ConfigRef<'a>,
     pub dataset: Dataset<'a>,
     pub account: Account<'a>,
-    /// The seed actually used; meta.json is the only place it may appear (SPEC 8.5).
+    /// The seed actually used; meta.json is the only place it may appear (besides config.json).
     pub seed: u64,
     pub execution: Execution,
     pub counters: &'a Counters,

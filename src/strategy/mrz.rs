@@ -202,7 +202,7 @@ impl MeanReversionZScore {
         self.signal(id, d, t, bars, tp, &[("kalman_z", kz), ("bb_mid", bands.mid[t]), ("ema", self.series.ema[t])])
     }
 
-    /// Long is checked first (SPEC 5); NaN thresholds compare false, so undefined z gives none.
+    /// Long is checked first (docs/strategies.md); NaN thresholds compare false, so undefined z gives none.
     fn direction_for(&self, z: f64) -> Option<Direction> {
         let d = if z <= self.z_long {
             Direction::Long
