@@ -10,6 +10,7 @@ from __future__ import annotations
 import cProfile
 import functools
 import io
+import json
 import os
 import pstats
 import subprocess
@@ -58,19 +59,18 @@ def run(
     `progress` shows a progress bar on stderr for runs longer than a second (None: on a
     terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
-    # cProfile covers the Python side from the start when profiling is asked for explicitly.
-    profiler = cProfile.Profile() if profile else None
+    # cProfile covers the whole Python side, config loading and validation included.
+    profiler = cProfile.Profile() if _profiling_asked(config, profile) else None
     if profiler:
         profiler.enable()
     try:
         loaded = load_config(config_or_example(config), strict=strict)
         inputs = engine_inputs(loaded, data=data, signals=signals, strategy=strategy)
     except OmegaError as e:
+        if profiler:
+            profiler.disable()
         e.run_id = e.run_id or run_id  # a caller who named the run finds it in the error
         raise
-    if profile is None and loaded.model.observability.profiling_mode:
-        profiler = cProfile.Profile()
-        profiler.enable()
     rid = run_id if run_id is not None else new_run_id(loaded.config_hash)
     var = paths.var_dir(var_dir)
     run_paths = paths.run_paths(var, rid)
@@ -140,6 +140,24 @@ class _BeforeCommit:
             self.profiler.disable()
             _write_python_profile(self.profiler, Path(staging) / "profiling", summary.run_id)
         self.log.handler.sync()
+
+
+def _profiling_asked(config: Any, profile: bool | None) -> bool:
+    """`profile`, else the config's `observability.profiling_mode`, peeked at before the config
+    is loaded (a config that cannot be read fails in the loader, with its error)."""
+    if profile is not None:
+        return profile
+    model = getattr(config, "model", None)
+    if model is not None:
+        return bool(model.observability.profiling_mode)
+    raw = config
+    if isinstance(config, (str, os.PathLike)):
+        try:
+            raw = json.loads(Path(config).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+    section = raw.get("observability") if isinstance(raw, dict) else None
+    return isinstance(section, dict) and section.get("profiling_mode") is True
 
 
 def config_or_example(config: Any) -> Any:

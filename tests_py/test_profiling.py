@@ -184,3 +184,22 @@ def test_profiled_run_writes_every_artefact_and_changes_no_result(tmp_path: Path
     assert gzip.decompress((folder / "profile.pb.gz").read_bytes())
     assert profile_diff.main([str(plain.run_dir), str(profiled.run_dir)]) == 2, "the plain run has no profile"
     assert profile_diff.main([str(profiled.run_dir), str(profiled.run_dir)]) == 0
+
+
+@pytest.mark.parametrize("how", ["argument", "config"])
+def test_the_python_profile_covers_config_loading(tmp_path: Path, how: str, make_config: Any) -> None:
+    """Whether profiling is asked for by `profile=True` or by the config file's
+    `observability.profiling_mode`, cProfile starts before the config is loaded."""
+    import pstats
+
+    import omega_v2
+
+    config = make_config({"observability": {"profiling_mode": how == "config"}})
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    result = omega_v2.run(
+        path, data_root=omega_v2.paths.EXAMPLE_DATA_ROOT, var_dir=tmp_path, profile=True if how == "argument" else None
+    )
+    stats = pstats.Stats(str(result.run_dir / "profiling" / "python_profile.pstats"))
+    functions = {(Path(file).name, name) for file, _, name in stats.stats}  # type: ignore[attr-defined]
+    assert {("loader.py", "load_config"), ("inputs.py", "engine_inputs")} <= functions
