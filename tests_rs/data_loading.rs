@@ -358,6 +358,23 @@ fn ragged_csv_rows_are_malformed() {
 }
 
 #[test]
+fn crlf_files_report_the_same_lines() {
+    // A Windows-style file: every line ends in \r\n; the lines named are those of the file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = csv_lines(0..5, false);
+    lines[2] = lines[2].replacen(",1.1007,", ",abc,", 1);
+    write_csv(dir.path(), Side::Ask, &csv_lines(0..5, true));
+    let bid = path_of(dir.path(), Side::Bid, Format::Csv);
+    std::fs::write(&bid, format!("{HEADER}\r\n{}\r\n", lines.join("\r\n"))).unwrap();
+    let err = assert_error(load_minutes(dir.path(), 0, 5, 0), "data.bad_value", &["row 3 (line 4)", "`High`"]);
+    assert_eq!(err.context["line"], "4");
+    let mut ragged = csv_lines(0..5, false);
+    ragged[3].push_str(",extra");
+    std::fs::write(&bid, format!("{HEADER}\r\n{}\r\n", ragged.join("\r\n"))).unwrap();
+    assert_error(load_minutes(dir.path(), 0, 5, 0), "data.malformed", &["row 4 (line 5)", "7 fields"]);
+}
+
+#[test]
 fn naive_timestamps_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let mut lines = csv_lines(0..3, false);

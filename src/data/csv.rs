@@ -29,16 +29,18 @@ pub(crate) fn read_side(path: &Path, window: Window, prices: PriceBounds) -> Res
     let file = File::open(path).map_err(|e| file_error(ErrorCode::DataIo, path, format_args!("cannot open: {e}")))?;
     let max_rows =
         file.metadata().map_or(usize::MAX, |m| usize::try_from(m.len() / MIN_ROW_BYTES).unwrap_or(usize::MAX));
+    let probe = file.try_clone().map_err(|e| file_error(ErrorCode::DataIo, path, format_args!("cannot open: {e}")))?;
     let mut reader = ReaderBuilder::new().buffer_capacity(1 << 16).from_reader(file);
-    let headers = reader.byte_headers().map_err(|e| csv_error(path, e))?.clone();
+    let headers = reader.byte_headers().map_err(|e| csv_error(path, e, 0))?.clone();
     let [time_col, open_col, high_col, low_col, close_col] = column_indices(&headers, path)?;
+    let lag = line_lag(&probe, reader.position().byte());
 
     let mut side = SideBuilder::new(Origin::File(path), window, prices, max_rows);
     let mut record = ByteRecord::new();
     let mut row = 0u64;
-    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e))? {
+    while reader.read_byte_record(&mut record).map_err(|e| csv_error(path, e, lag))? {
         row += 1;
-        let line = record.position().map_or(row + 1, |p| p.line());
+        let line = record.position().map_or(row + 1, |p| p.line() + lag);
         let at = RowRef { row, detail: RowDetail::Line(line) };
         let ns = parse_time(field(&record, time_col), path, at)?;
         if side.place(ns, at)? {
@@ -130,14 +132,27 @@ fn parse_price(raw: &[u8], path: &Path, at: RowRef, column: &str) -> Result<f64>
     })
 }
 
-fn csv_error(path: &Path, err: ::csv::Error) -> EngineError {
+/// rust-csv counts the line of a `\r\n` terminator only when it reads the next record, so the
+/// lines it reports on CRLF files lag by one (BurntSushi/rust-csv#395): 1 when the header line
+/// ends in `\r\n`. After the header the reader stands at its `\n` (it consumed the `\r` only)
+/// or just past it.
+fn line_lag(file: &File, after_header: u64) -> u64 {
+    use std::os::unix::fs::FileExt;
+    let mut around = [0u8; 3];
+    let start = after_header.saturating_sub(2);
+    let read = file.read_at(&mut around, start).unwrap_or(0);
+    let crlf = around[..read].windows(2).any(|w| w == b"\r\n");
+    u64::from(crlf)
+}
+
+fn csv_error(path: &Path, err: ::csv::Error, lag: u64) -> EngineError {
     match err.kind() {
         ErrorKind::Io(e) => file_error(ErrorCode::DataIo, path, format_args!("cannot read: {e}")),
         ErrorKind::UnequalLengths { pos: Some(pos), expected_len, len } => row_error(
             ErrorCode::DataMalformed,
             Origin::File(path),
             // The header is record 0, so the record index is the 1-based data row.
-            RowRef { row: pos.record(), detail: RowDetail::Line(pos.line()) },
+            RowRef { row: pos.record(), detail: RowDetail::Line(pos.line() + lag) },
             None,
             format_args!("has {len} fields but the header has {expected_len}; every row needs one value per column"),
         ),
