@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use omega_v2::layout::RunPaths;
-use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
+use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
 use tracing::debug;
 
 /// A prod run's log sink (WARN, no phase spans) under `var`.
@@ -29,6 +29,7 @@ fn prod_guard(var: &std::path::Path) -> RunLogGuard {
         rust_log: None,
         to_stdout: false,
         phase_spans: false,
+        trace_export: TraceExport::Off,
     };
     RunLogGuard::start(&ctx, &opts).unwrap()
 }
