@@ -174,9 +174,9 @@ impl RunLogGuard {
             // The root is closed and the run no longer exporting: a fresh root span of the run
             // routes the record to its log and is not part of any trace.
             let run_id = &self.sink.ctx.run_id;
-            let _span = tracing::error_span!(parent: None, "otel_export", run_id = %run_id).entered();
+            let _span =
+                tracing::error_span!(parent: None, "otel_export", run_id = %run_id, component = "otel").entered();
             tracing::warn!(
-                component = "otel",
                 exporter = failure.exporter,
                 destination = %failure.destination,
                 spans = failure.spans,
