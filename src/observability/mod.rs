@@ -84,7 +84,6 @@ impl RunLogGuard {
             ));
         }
         let sink = router::register(&ctx.run_id, || RunSink::open(ctx, opts, filter))?;
-        #[cfg_attr(not(feature = "otel"), allow(unused_mut))]
         let mut guard = Self {
             sink,
             root: Span::none(),

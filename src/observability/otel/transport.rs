@@ -36,8 +36,16 @@ pub struct ExportFailure {
 }
 
 pub enum Destination {
-    Otlp { exporter: opentelemetry_otlp::SpanExporter, destination: String, last_error: Arc<Mutex<Option<String>>> },
-    File { file: File, path: PathBuf },
+    /// Boxed: the exporter is large and the file variant small.
+    Otlp {
+        exporter: Box<opentelemetry_otlp::SpanExporter>,
+        destination: String,
+        last_error: Arc<Mutex<Option<String>>>,
+    },
+    File {
+        file: File,
+        path: PathBuf,
+    },
 }
 
 impl Destination {
@@ -120,7 +128,7 @@ fn otlp(url: &str, timeout: Duration, resource: &Resource) -> Result<Destination
             .with("field", "OTEL_EXPORTER_OTLP_ENDPOINT")
         })?;
     exporter.set_resource(resource);
-    Ok(Destination::Otlp { exporter, destination, last_error })
+    Ok(Destination::Otlp { exporter: Box::new(exporter), destination, last_error })
 }
 
 /// `host:port/path` of `url`, without user info or query: what a log line may show of an
