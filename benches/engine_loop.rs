@@ -21,7 +21,7 @@ use omega_v2::data::synth::{generate_m1, SynthSpec};
 use omega_v2::engine::{self, EngineSetup};
 use omega_v2::layout::RunPaths;
 use omega_v2::market::Bars;
-use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
+use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
 use omega_v2::specs::{self, MarketSpecs};
 use omega_v2::strategy::{self, Build, MeanReversionZScore, SmaCrossover, StrategyInput};
 use omega_v2::timefmt::parse_date;
@@ -135,6 +135,7 @@ fn guard(var: &Path, run_id: &str, level: tracing::Level, phase_spans: bool) -> 
         rust_log: None,
         to_stdout: false,
         phase_spans,
+        trace_export: TraceExport::Off,
     };
     RunLogGuard::start(&ctx, &opts).unwrap()
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use omega_v2::layout::RunPaths;
-use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
+use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
 use tracing::{debug, info, warn};
 
 /// A run's log sink at `level` (no phase spans) under `var`.
@@ -32,6 +32,7 @@ fn guard(var: &std::path::Path, run_id: &str, level: tracing::Level) -> RunLogGu
         rust_log: None,
         to_stdout: false,
         phase_spans: false,
+        trace_export: TraceExport::Off,
     };
     RunLogGuard::start(&ctx, &opts).unwrap()
 }

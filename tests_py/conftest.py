@@ -53,6 +53,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts from the documented defaults, whatever the caller's shell sets."""
     for name in _ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
+    for name in [n for n in os.environ if n.startswith(("OTEL_", "OMEGA_OTEL_"))]:  # trace export
+        monkeypatch.delenv(name)
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ use std::thread;
 use omega_v2::error::{ErrorCode, ErrorKind};
 use omega_v2::layout::RunPaths;
 use omega_v2::observability::{
-    active_runs, allowlisted, in_current_span, spawn_in_run, RunLogContext, RunLogGuard, RunLogOptions,
+    active_runs, allowlisted, in_current_span, spawn_in_run, RunLogContext, RunLogGuard, RunLogOptions, TraceExport,
 };
 use serde_json::{json, Value};
 use tracing::level_filters::LevelFilter;
@@ -53,6 +53,7 @@ fn dev(var: &Path, run_id: &str) -> RunLogOptions {
         rust_log: None,
         to_stdout: false,
         phase_spans: true,
+        trace_export: TraceExport::Off,
     }
 }
 

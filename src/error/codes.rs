@@ -89,7 +89,7 @@ catalogue! {
     ConfigStrategy = ("config.strategy", Config, "The strategy object or signals given to a run do not fit `strategy_name` (e.g. `python` without a strategy class)."),
     ConfigUnknownSymbol = ("config.unknown_symbol", Config, "The symbol has no entry in the symbol specs."),
     ConfigAccountCurrency = ("config.account_currency", Config, "The account currency is neither the base nor the quote currency of the symbol, so PnL cannot be converted."),
-    ConfigEnvironment = ("config.environment", Config, "An environment setting the config needs is missing or points to a missing file (e.g. the news calendar)."),
+    ConfigEnvironment = ("config.environment", Config, "An environment setting is missing, invalid or points to a missing file (the news calendar, trace export)."),
     ConfigSpecsFile = ("config.specs_file", Config, "The symbol specs or execution costs file cannot be read or is invalid."),
     ConfigDataMismatch = ("config.data_mismatch", Config, "The in-memory market given to a run is for another symbol or timeframe than the config."),
     ConfigFileNotFound = ("config.file_not_found", Config, "The config file does not exist."),

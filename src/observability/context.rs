@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tracing::Level;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 
+use super::otel::TraceExport;
 use crate::error::{EngineError, ErrorCode, Result};
 
 /// The four context fields every record of a run carries.
@@ -33,6 +34,8 @@ pub struct RunLogOptions {
     pub to_stdout: bool,
     /// Write a `close` record with the duration of every phase span (dev: true, prod: false).
     pub phase_spans: bool,
+    /// Also send the run's spans as an OpenTelemetry trace (`TraceExport::from_env()`).
+    pub trace_export: TraceExport,
 }
 
 /// The run's own filter: `RUST_LOG` when given, else `default_level` for every target.
@@ -95,6 +98,7 @@ mod tests {
             rust_log: rust_log.map(String::from),
             to_stdout: false,
             phase_spans: false,
+            trace_export: TraceExport::Off,
         }
     }
 

@@ -35,9 +35,13 @@
 //!   orphans never slow down `info!` callsites when no run wants them.
 //! * Span fields are read when the span is created; `Span::record` later does not change
 //!   routing or context.
+//! * Trace export (cargo feature `otel`, switched on per run by [`RunLogOptions::trace_export`]):
+//!   the run's spans also become one OpenTelemetry trace, sent when the guard drops (see
+//!   [`otel`]). Without it nothing of the above changes.
 
 mod context;
 mod format;
+pub mod otel;
 mod redact;
 mod router;
 mod sink;
@@ -49,6 +53,7 @@ use std::thread::JoinHandle;
 use tracing::Span;
 
 pub use context::{RunLogContext, RunLogOptions};
+pub use otel::TraceExport;
 pub use redact::{allowlisted, ALLOWLIST};
 pub use router::{active_runs, init_global, RunRouter};
 
@@ -60,6 +65,8 @@ use sink::RunSink;
 pub struct RunLogGuard {
     sink: Arc<RunSink>,
     root: Span,
+    #[cfg(feature = "otel")]
+    trace: Option<otel::RunTrace>,
 }
 
 impl RunLogGuard {
@@ -77,8 +84,23 @@ impl RunLogGuard {
             ));
         }
         let sink = router::register(&ctx.run_id, || RunSink::open(ctx, opts, filter))?;
+        let mut guard = Self {
+            sink,
+            root: Span::none(),
+            #[cfg(feature = "otel")]
+            trace: None,
+        };
+        // Before the root span exists (it must be the trace's first span); on error, dropping
+        // the guard unregisters the run.
+        #[cfg(feature = "otel")]
+        {
+            guard.trace = otel::RunTrace::start(&ctx.run_id, &opts.trace_export)?;
+            if guard.trace.is_some() {
+                router::refresh_level();
+            }
+        }
         // `parent: None`: a run started inside another span (a sweep, another run) is a root.
-        let root = tracing::error_span!(
+        guard.root = tracing::error_span!(
             parent: None,
             "backtest_run",
             run_id = %ctx.run_id,
@@ -86,10 +108,22 @@ impl RunLogGuard {
             symbol = %ctx.symbol,
             timeframe = %ctx.timeframe,
         );
-        Ok(Self { sink, root })
+        #[cfg(not(feature = "otel"))]
+        if !opts.trace_export.is_off() {
+            guard.root.in_scope(|| {
+                tracing::warn!(
+                    component = "otel",
+                    variable = otel::EXPORTER_ENV,
+                    "OpenTelemetry export was asked for but this build has no `otel` feature; no trace is sent"
+                )
+            });
+        }
+        Ok(guard)
     }
 
     /// The run's root span; enter it for the whole run: `let _e = guard.root_span().enter();`.
+    /// With trace export, drop every clone before the guard: the root closes (and joins the
+    /// trace) when the guard drops its own handle.
     pub fn root_span(&self) -> &Span {
         &self.root
     }
@@ -122,8 +156,33 @@ impl RunLogGuard {
 
 impl Drop for RunLogGuard {
     fn drop(&mut self) {
+        #[cfg(feature = "otel")]
+        self.send_trace();
         self.sink.close();
         router::unregister(&self.sink.ctx.run_id);
+    }
+}
+
+#[cfg(feature = "otel")]
+impl RunLogGuard {
+    /// Closes the root span and sends the trace; a failure becomes one WARN record of the run.
+    fn send_trace(&mut self) {
+        let Some(trace) = self.trace.take() else { return };
+        drop(std::mem::replace(&mut self.root, Span::none()));
+        if let Err(failure) = trace.finish() {
+            // The root is closed and the run no longer exporting: a fresh root span of the run
+            // routes the record to its log and is not part of any trace.
+            let run_id = &self.sink.ctx.run_id;
+            let _span =
+                tracing::error_span!(parent: None, "otel_export", run_id = %run_id, component = "otel").entered();
+            tracing::warn!(
+                exporter = failure.exporter,
+                destination = %failure.destination,
+                spans = failure.spans,
+                reason = %failure.reason,
+                "OpenTelemetry export failed; this run's trace is lost (its results are not affected)"
+            );
+        }
     }
 }
 

@@ -42,7 +42,17 @@ static MUTATION: Mutex<()> = Mutex::new(());
 /// first interest computation already lets orphan WARN+ records through.
 pub fn init_global() -> bool {
     static INSTALLED: OnceLock<bool> = OnceLock::new();
-    *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(Registry::default().with(RunRouter)).is_ok())
+    *INSTALLED.get_or_init(|| tracing::subscriber::set_global_default(global_subscriber()).is_ok())
+}
+
+/// With the `otel` feature, the OpenTelemetry bridge sits below the router (it sees each span
+/// first and, with no run exporting, costs one atomic load per callback).
+fn global_subscriber() -> impl Subscriber + Send + Sync {
+    #[cfg(feature = "otel")]
+    let registry = Registry::default().with(super::otel::OtelBridge);
+    #[cfg(not(feature = "otel"))]
+    let registry = Registry::default();
+    registry.with(RunRouter)
 }
 
 /// Number of runs with a live [`super::RunLogGuard`].
@@ -313,6 +323,7 @@ mod tests {
             rust_log: None,
             to_stdout: false,
             phase_spans: true,
+            trace_export: crate::observability::TraceExport::Off,
         };
         let guard = RunLogGuard::start(&ctx, &opts).unwrap();
         guard.root_span().in_scope(|| tracing::warn!("in-run-7f3a"));

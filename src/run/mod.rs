@@ -27,7 +27,7 @@ use crate::engine::{self, EngineOutput, EngineSetup, QuoteConversion};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::layout::RunPaths;
 use crate::metrics::{self, Metrics};
-use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions};
+use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
 use crate::output::StagingDir;
 use crate::profiling::{ProfilingInput, ProfilingSession};
 use crate::specs::{self, MarketSpecs};
@@ -86,6 +86,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &
         rust_log: ctx.rust_log.clone(),
         to_stdout: ctx.log_to_stdout,
         phase_spans: !cfg.is_prod(),
+        trace_export: TraceExport::from_env()?,
     };
     // Before any file is touched; opening the logs then claims the run_id (created exclusively).
     crate::output::ensure_absent(&paths.run_dir)?;
