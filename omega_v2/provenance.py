@@ -111,6 +111,7 @@ def check_inputs(run: RecordedRun, *, data: Any = None, signals: Any = None, str
     """A run's in-memory inputs must be given again, and be the ones it recorded: the market's
     sides and the signals frame by sha256, a Python strategy by class and source."""
     check_strategy(run, strategy)
+    _check_news_calendar(run)
     frames = _recorded_frames(run)
     recorded_signals = run.inputs.get("signals")
     _check_given(run, bool(frames), data, "data", "in-memory data (an omega_v2.Market)")
@@ -144,6 +145,25 @@ def check_inputs(run: RecordedRun, *, data: Any = None, signals: Any = None, str
                     "sha256": now[name],
                 },
             )
+
+
+def _check_news_calendar(run: RecordedRun) -> None:
+    """A run with the news filter read the calendar named by the environment: the rerun must
+    find the same bytes there."""
+    recorded_calendar = run.meta["dataset"].get("news_calendar")
+    if recorded_calendar is None:
+        return
+    from omega_v2 import _core
+
+    path = os.environ.get(_core.NEWS_CALENDAR_ENV)
+    if not path:
+        raise ConfigError(
+            f"run {run.run_id} read the news calendar {recorded_calendar['name']}; set {_core.NEWS_CALENDAR_ENV} "
+            "to that file to rerun it",
+            code=Code.CONFIG_ENVIRONMENT,
+            context={"field": "news_filter.enabled"},
+        )
+    _check(Path(path), recorded_calendar["sha256"], "news calendar")
 
 
 def _recorded_frames(run: RecordedRun) -> dict[str, str]:

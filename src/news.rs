@@ -6,12 +6,20 @@ use std::path::Path;
 
 use crate::config::{Impact, NewsFilter};
 use crate::error::{quote, EngineError, ErrorCode, Result};
+use crate::specs::SpecSource;
 use crate::timefmt::{parse_timestamp, NANOS_PER_MINUTE};
 
 pub const CALENDAR_ENV: &str = "OMEGA_NEWS_CALENDAR_FILE";
 
+/// The news blackouts of a run and the calendar file they came from (for the manifest).
+#[derive(Debug)]
+pub struct NewsCalendar {
+    pub blackouts: Vec<(i64, i64)>,
+    pub source: SpecSource,
+}
+
 /// Blackout intervals for `currencies` from the calendar file in the environment.
-pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
+pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<NewsCalendar> {
     let path = std::env::var_os(CALENDAR_ENV).ok_or_else(|| {
         EngineError::new(
             ErrorCode::ConfigEnvironment,
@@ -24,11 +32,9 @@ pub fn blackouts_from_env(filter: &NewsFilter, currencies: &[String]) -> Result<
     blackouts(Path::new(&path), filter, currencies)
 }
 
-pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
-    let bad =
-        |row: usize, what: String| EngineError::new(ErrorCode::DataNewsCalendar, what).with_file(path).with("row", row);
+pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Result<NewsCalendar> {
     // An unreadable file is a setting to fix (the env var), not bad data.
-    let mut reader = csv::ReaderBuilder::new().from_path(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         EngineError::new(
             ErrorCode::ConfigEnvironment,
             format!("cannot read the news calendar {} (set by {CALENDAR_ENV}): {e}", path.display()),
@@ -36,6 +42,14 @@ pub fn blackouts(path: &Path, filter: &NewsFilter, currencies: &[String]) -> Res
         .with_file(path)
         .with("field", "news_filter.enabled")
     })?;
+    let source = SpecSource { name: path.display().to_string(), sha256: crate::data::sha256_hex(&bytes) };
+    Ok(NewsCalendar { blackouts: parse(&bytes, path, filter, currencies)?, source })
+}
+
+fn parse(bytes: &[u8], path: &Path, filter: &NewsFilter, currencies: &[String]) -> Result<Vec<(i64, i64)>> {
+    let bad =
+        |row: usize, what: String| EngineError::new(ErrorCode::DataNewsCalendar, what).with_file(path).with("row", row);
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let headers = reader.headers().map_err(|e| bad(0, format!("bad header: {e}")))?.clone();
     let col = |name: &str| {
         headers.iter().position(|h| h.trim() == name).ok_or_else(|| {
@@ -103,7 +117,7 @@ mod tests {
             min_impact: Impact::Medium,
             currencies: vec![],
         };
-        let got = blackouts(&path, &filter, &["EUR".into(), "USD".into()]).unwrap();
+        let got = blackouts(&path, &filter, &["EUR".into(), "USD".into()]).unwrap().blackouts;
         let t = |s: &str| parse_timestamp(s).unwrap();
         // 13:00-13:45 and 13:15-14:00 merge; the low-impact and JPY events are ignored
         assert_eq!(got, vec![(t("2025-01-06T13:00:00Z"), t("2025-01-06T14:00:00Z"))]);

@@ -63,6 +63,7 @@ struct CostsFile {
 }
 
 /// A specs file as used by one run: its parsed content plus name and hash for the manifest.
+#[derive(Debug)]
 pub struct SpecSource {
     pub name: String,
     pub sha256: String,

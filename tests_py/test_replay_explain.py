@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import omega_v2 as om
+from omega_v2.errors import Code, ConfigError, DataError
 from omega_v2.run_diff import diff_runs
 
 PRICES = [1.1000, 1.1010, 1.1020, 1.1030, 1.1025, 1.1015, 1.1005, 1.0995, 1.0990, 1.1000]
@@ -196,3 +197,28 @@ def test_diff_of_runs_that_differ_in_one_data_file(
     changed = [f["name"] for f in diff["data"]["files"] if f["change"] == "changed"]
     assert changed == ["EURUSD_M5_ASK.parquet"]
     assert diff["config"]["fields"] == []
+
+
+def test_the_news_calendar_is_part_of_the_record_and_checked_before_a_replay(
+    make_config: Any, omega_var_dir: Path, example_data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text("UTC time,currency,impact\n2025-01-08 13:30:00+00:00,USD,high\n", encoding="utf-8")
+    monkeypatch.setenv(om._core.NEWS_CALENDAR_ENV, str(calendar))
+    config = make_config({"news_filter": {"enabled": True}})
+    first = om.run(config, data_root=example_data_root, var_dir=omega_var_dir, run_id="news")
+    recorded = first.meta["dataset"]["news_calendar"]
+    assert recorded == {"name": str(calendar), "sha256": hashlib.sha256(calendar.read_bytes()).hexdigest()}
+    assert om.replay("news", var_dir=omega_var_dir).identical
+    calendar.write_text("UTC time,currency,impact\n2025-01-09 13:30:00+00:00,USD,high\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"news calendar .* changed since the run") as info:
+        om.replay("news", var_dir=omega_var_dir)
+    assert info.value.code == Code.DATA_CHANGED
+    other = om.run(config, data_root=example_data_root, var_dir=omega_var_dir, run_id="news-other")
+    assert other.meta["dataset"]["manifest_sha256"] != first.meta["dataset"]["manifest_sha256"]
+    monkeypatch.delenv(om._core.NEWS_CALENDAR_ENV)
+    with pytest.raises(ConfigError, match="read the news calendar") as info:
+        om.replay("news", var_dir=omega_var_dir)
+    assert info.value.code == Code.CONFIG_ENVIRONMENT

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::data::{FileDigest, Governance};
 use crate::engine::Counters;
+use crate::specs::SpecSource;
 
 #[derive(Serialize)]
 pub struct Meta<'a> {
@@ -77,6 +78,9 @@ pub struct Dataset<'a> {
     pub manifest_sha256: &'a str,
     pub files: &'a [FileDigest],
     pub specs: Vec<SpecFile<'a>>,
+    /// With `news_filter.enabled` only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub news_calendar: Option<SpecFile<'a>>,
     pub governance: &'a Governance,
     pub additional_timeframes: Vec<AdditionalTimeframe<'a>>,
 }
@@ -94,6 +98,12 @@ pub struct AdditionalTimeframe<'a> {
 pub struct SpecFile<'a> {
     pub name: &'a str,
     pub sha256: &'a str,
+}
+
+impl<'a> SpecFile<'a> {
+    pub fn of(source: &'a SpecSource) -> Self {
+        Self { name: &source.name, sha256: &source.sha256 }
+    }
 }
 
 #[derive(Serialize)]

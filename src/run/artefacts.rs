@@ -102,7 +102,8 @@ fn meta_of<'m>(rec: &'m RunRecord, counters: &'m Counters) -> Meta<'m> {
             warmup_bars_used: market.start_index,
             manifest_sha256: &market.manifest_sha256,
             files: &loaded.files,
-            specs: market.specs.sources.iter().map(|s| meta::SpecFile { name: &s.name, sha256: &s.sha256 }).collect(),
+            specs: market.specs.sources.iter().map(meta::SpecFile::of).collect(),
+            news_calendar: market.news_calendar.as_ref().map(meta::SpecFile::of),
             governance: &loaded.governance,
             additional_timeframes: market
                 .additional

@@ -7,7 +7,7 @@ use crate::config::RunConfig;
 use crate::data::{self, DataSource, LoadRequest, LoadedData};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
-use crate::specs::MarketSpecs;
+use crate::specs::{MarketSpecs, SpecSource};
 
 use std::path::Path;
 
@@ -19,6 +19,8 @@ pub struct RunMarket {
     /// First bar that trades: the warmup bars found, so a shortfall starts the run later.
     pub start_index: usize,
     pub news_blackouts: Vec<(i64, i64)>,
+    /// The news calendar read (`news_filter.enabled`), part of the manifest.
+    pub news_calendar: Option<SpecSource>,
     /// `timeframes.additional`, loaded and validated from their own files for the same range.
     /// No implemented strategy reads them yet; they are part of the run's provenance.
     pub additional: Vec<(Timeframe, LoadedData)>,
@@ -42,7 +44,8 @@ pub fn load(
     frames: Option<MarketFrames>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<RunMarket> {
-    let Preflight { specs, news_blackouts } = pre;
+    let Preflight { specs, news } = pre;
+    let (news_blackouts, news_calendar) = news.map_or((Vec::new(), None), |n| (n.blackouts, Some(n.source)));
     let source = match frames {
         Some(MarketFrames { bid, ask }) => {
             if !cfg.timeframes.additional.is_empty() {
@@ -73,8 +76,9 @@ pub fn load(
         .iter()
         .map(|&tf| Ok((tf, data::load_cancellable(&LoadRequest { timeframe: tf, ..request }, cancelled)?)))
         .collect::<Result<Vec<_>>>()?;
-    let manifest_sha256 = manifest(std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d)), &specs);
-    Ok(RunMarket { loaded, specs, start_index, news_blackouts, additional, manifest_sha256 })
+    let datasets = std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d));
+    let manifest_sha256 = manifest(datasets, specs.sources.iter().chain(&news_calendar));
+    Ok(RunMarket { loaded, specs, start_index, news_blackouts, news_calendar, additional, manifest_sha256 })
 }
 
 fn one_timeframe_only() -> EngineError {
@@ -125,8 +129,12 @@ fn log_loaded(loaded: &LoadedData, start_index: usize) {
     );
 }
 
-fn manifest<'a>(datasets: impl Iterator<Item = &'a LoadedData>, specs: &MarketSpecs) -> String {
+/// Over the data files (or frames), the specs files and the news calendar read.
+fn manifest<'a>(
+    datasets: impl Iterator<Item = &'a LoadedData>,
+    sources: impl Iterator<Item = &'a SpecSource>,
+) -> String {
     let data_files = datasets.flat_map(|d| &d.files).map(|f| (f.name.clone(), f.sha256.clone()));
-    let spec_files = specs.sources.iter().map(|s| (s.file_name().to_owned(), s.sha256.clone()));
+    let spec_files = sources.map(|s| (s.file_name().to_owned(), s.sha256.clone()));
     data::manifest_sha256(&data_files.chain(spec_files).collect::<Vec<_>>())
 }

@@ -27,6 +27,7 @@ use crate::engine::{self, EngineOutput, EngineSetup, QuoteConversion};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::layout::RunPaths;
 use crate::metrics::{self, Metrics};
+use crate::news::NewsCalendar;
 use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
 use crate::output::StagingDir;
 use crate::profiling::{ProfilingInput, ProfilingSession};
@@ -36,10 +37,11 @@ use crate::timefmt::format_iso;
 use crate::timing::{elapsed_ns, timed, PhaseTimings};
 use artefacts::RunRecord;
 
-/// What a run reads before its market data: the symbol's specs and costs, the news blackouts.
+/// What a run reads before its market data: the symbol's specs and costs, the news calendar.
 pub struct Preflight {
     pub specs: MarketSpecs,
-    pub news_blackouts: Vec<(i64, i64)>,
+    /// With `news_filter.enabled` only.
+    pub news: Option<NewsCalendar>,
 }
 
 /// Every check of a config that needs no market data: the symbol's specs and costs files, the
@@ -49,19 +51,19 @@ pub fn preflight(cfg: &RunConfig) -> Result<Preflight> {
     let specs = specs::resolve(&cfg.symbol)?;
     QuoteConversion::for_account(&cfg.account.account_currency, &cfg.symbol, &specs.symbol)?;
     strategy::check_parameters(&cfg.strategy_name, &cfg.strategy_parameters)?;
-    let news_blackouts = news_blackouts(cfg, &specs)?;
-    Ok(Preflight { specs, news_blackouts })
+    let news = news_calendar(cfg, &specs)?;
+    Ok(Preflight { specs, news })
 }
 
-fn news_blackouts(cfg: &RunConfig, specs: &MarketSpecs) -> Result<Vec<(i64, i64)>> {
+fn news_calendar(cfg: &RunConfig, specs: &MarketSpecs) -> Result<Option<NewsCalendar>> {
     if !cfg.news_filter.enabled {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut currencies = cfg.news_filter.currencies.clone();
     if currencies.is_empty() {
         currencies = vec![specs.symbol.base_currency.clone(), specs.symbol.quote_currency.clone()];
     }
-    crate::news::blackouts_from_env(&cfg.news_filter, &currencies)
+    crate::news::blackouts_from_env(&cfg.news_filter, &currencies).map(Some)
 }
 
 /// Runs one backtest; `hooks` are polled for cancellation during the loop and between phases
