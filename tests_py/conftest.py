@@ -140,6 +140,31 @@ def write_csv_dataset() -> Callable[..., dict[str, Path]]:
 
 
 @pytest.fixture(scope="session")
+def minute_dataset(write_csv_dataset: Any, make_config: Any) -> Callable[..., dict[str, Any]]:
+    """`minute_dataset(root, closes, **overrides)`: M1 bars from Monday 2025-01-06 00:00 UTC at the
+    given closes (open = close, high and low 2 pips around it, bid = ask) written as CSV under
+    `root`, and a `signals` config over exactly those bars: no warmup, costs off, USD account, so
+    PnL = price move x lots x 100,000. `overrides` are merged into the config. Returns
+    `{"config", "root", "index"}` (`index`: the bars' open times)."""
+    import pandas as pd
+
+    def _make(root: Path, closes: list[float], **overrides: Any) -> dict[str, Any]:
+        index = pd.date_range("2025-01-06 00:00", periods=len(closes), freq="min", tz="UTC", name="UTC time")
+        stamps = index.strftime("%Y-%m-%d %H:%M:%S+00:00")
+        write_csv_dataset(root, [(t, p, p + 0.0002, p - 0.0002, p, 1.0) for t, p in zip(stamps, closes, strict=True)])
+        base = {
+            "timeframes": {"primary": "M1", "additional": []},
+            "costs": {"enabled": False},
+            "account": {"account_currency": "USD"},
+        }
+        config = make_config(_merge(base, overrides), start_date="2025-01-06", end_date="2025-01-06", warmup_bars=0)
+        config["strategy_name"] = "signals"
+        return {"config": config, "root": Path(root), "index": index}
+
+    return _make
+
+
+@pytest.fixture(scope="session")
 def rust_binary() -> Path:
     """The release binary `target/release/omega_v2`, or skip when it is not built."""
     if not RUST_BINARY.is_file():

@@ -113,34 +113,13 @@ def test_signals_reproduce_the_builtin_byte_for_byte(
 # Signals semantics by hand
 
 
-def bars_frame(prices: list[float], start: str = "2025-01-06 00:00") -> pd.DataFrame:
-    index = pd.date_range(start, periods=len(prices), freq="min", tz="UTC", name="UTC time")
-    p = np.array(prices)
-    return pd.DataFrame({"Open": p, "High": p + 0.0002, "Low": p - 0.0002, "Close": p, "Volume": 1.0}, index=index)
-
-
 @pytest.fixture
-def tiny(tmp_path: Path, make_config: Any) -> dict[str, Any]:
+def tiny(tmp_path: Path, minute_dataset: Any) -> dict[str, Any]:
     """Ten M1 bars, bid = ask (spread 0), costs off: PnL = price move x lots x 100,000 (USD)."""
     prices = [1.1000, 1.1010, 1.1020, 1.1030, 1.1025, 1.1015, 1.1005, 1.0995, 1.0990, 1.1000]
-    frame = bars_frame(prices)
-    root = tmp_path / "data" / "EURUSD"
-    root.mkdir(parents=True)
-    csv = frame.reset_index()
-    csv["UTC time"] = csv["UTC time"].dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
-    for side in ("BID", "ASK"):
-        csv.to_csv(root / f"EURUSD_M1_{side}.csv", index=False)
-    cfg = make_config(
-        timeframes={"primary": "M1", "additional": []},
-        start_date="2025-01-06",
-        end_date="2025-01-06",
-        warmup_bars=0,
-        costs={"enabled": False},
-        account={"account_currency": "USD"},
-        strategy_name="signals",
-    )
-    cfg["strategy_parameters"] = {"size_lots": 0.5}
-    return {"config": cfg, "root": tmp_path / "data", "index": frame.index, "prices": prices}
+    tiny = minute_dataset(tmp_path / "data", prices)
+    tiny["config"]["strategy_parameters"] = {"size_lots": 0.5}
+    return {**tiny, "prices": prices}
 
 
 def test_entries_exits_and_reversals_at_the_bar_close(tiny: dict, omega_run: Any) -> None:

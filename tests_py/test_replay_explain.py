@@ -20,28 +20,11 @@ PRICES = [1.1000, 1.1010, 1.1020, 1.1030, 1.1025, 1.1015, 1.1005, 1.0995, 1.0990
 
 
 @pytest.fixture
-def tiny(tmp_path: Path, make_config: Any) -> dict[str, Any]:
+def tiny(tmp_path: Path, minute_dataset: Any) -> dict[str, Any]:
     """Ten M1 bars, bid = ask, costs off, pip buffer 0, USD account: PnL = move x lots x 100,000."""
-    index = pd.date_range("2025-01-06 00:00", periods=len(PRICES), freq="min", tz="UTC", name="UTC time")
-    p = np.array(PRICES)
-    frame = pd.DataFrame({"Open": p, "High": p + 0.0002, "Low": p - 0.0002, "Close": p, "Volume": 1.0}, index=index)
-    root = tmp_path / "data" / "EURUSD"
-    root.mkdir(parents=True)
-    csv = frame.reset_index()
-    csv["UTC time"] = csv["UTC time"].dt.strftime("%Y-%m-%d %H:%M:%S+00:00")
-    for side in ("BID", "ASK"):
-        csv.to_csv(root / f"EURUSD_M1_{side}.csv", index=False)
-    cfg = make_config(
-        timeframes={"primary": "M1", "additional": []},
-        start_date="2025-01-06",
-        end_date="2025-01-06",
-        warmup_bars=0,
-        costs={"enabled": False, "pip_buffer_factor": 0.0},
-        account={"account_currency": "USD"},
-        strategy_name="signals",
-    )
-    cfg["strategy_parameters"] = {"size_lots": 1.0}
-    return {"config": cfg, "root": tmp_path / "data", "index": index}
+    tiny = minute_dataset(tmp_path / "data", PRICES, costs={"pip_buffer_factor": 0.0})
+    tiny["config"]["strategy_parameters"] = {"size_lots": 1.0}
+    return tiny
 
 
 def signals(index: Any, **columns: Any) -> pd.DataFrame:

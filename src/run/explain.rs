@@ -10,7 +10,7 @@ use crate::config::RunConfig;
 use crate::engine::{self, EngineSetup};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::explain::Explainer;
-use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
+use crate::strategy::{self, Strategy, StrategyVisitor};
 
 /// The story of trade `trade` (0-based, in exit order as in trades.json) of a run of
 /// `config_json` on the data under `data_root` (or the in-memory inputs).
@@ -18,16 +18,8 @@ pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: u
     let cfg = RunConfig::from_json(config_json)?;
     let pre = preflight(&cfg)?;
     let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
-    let bars = &market.loaded.bars;
-    let setup = EngineSetup::new(&cfg, &market.specs, bars, market.start_index, market.news_blackouts.clone(), false)?;
-    let input = StrategyInput {
-        name: &cfg.strategy_name,
-        params: &cfg.strategy_parameters,
-        bars,
-        start_index: market.start_index,
-        spec: &market.specs.symbol,
-        extras: inputs.extras(),
-    };
+    let setup = market.setup(&cfg, false)?;
+    let input = market.strategy_input(&cfg, inputs.extras());
     strategy::with_strategy(&input, Tell { setup: &setup, trade })?
 }
 

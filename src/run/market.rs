@@ -5,9 +5,11 @@ use tracing::{info, warn};
 
 use crate::config::RunConfig;
 use crate::data::{self, DataSource, LoadRequest, LoadedData};
+use crate::engine::EngineSetup;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 use crate::specs::{MarketSpecs, SpecSource};
+use crate::strategy::{Extras, StrategyInput};
 
 use std::path::Path;
 
@@ -32,6 +34,24 @@ impl RunMarket {
     /// Bars that trade (after warmup).
     pub fn trading_bars(&self) -> usize {
         self.loaded.bars.len() - self.start_index
+    }
+
+    /// The engine setup of `cfg` on these bars.
+    pub fn setup<'a>(&'a self, cfg: &RunConfig, profiling: bool) -> Result<EngineSetup<'a>> {
+        let bars = &self.loaded.bars;
+        EngineSetup::new(cfg, &self.specs, bars, self.start_index, self.news_blackouts.clone(), profiling)
+    }
+
+    /// What `cfg`'s strategy is built from on these bars.
+    pub fn strategy_input<'a>(&'a self, cfg: &'a RunConfig, extras: Extras<'a>) -> StrategyInput<'a> {
+        StrategyInput {
+            name: &cfg.strategy_name,
+            params: &cfg.strategy_parameters,
+            bars: &self.loaded.bars,
+            start_index: self.start_index,
+            spec: &self.specs.symbol,
+            extras,
+        }
     }
 }
 

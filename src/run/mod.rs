@@ -32,7 +32,7 @@ use crate::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, Trac
 use crate::output::StagingDir;
 use crate::profiling::{ProfilingInput, ProfilingSession};
 use crate::specs::{self, MarketSpecs};
-use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
+use crate::strategy::{self, Strategy, StrategyVisitor};
 use crate::timefmt::format_iso;
 use crate::timing::{elapsed_ns, timed, PhaseTimings};
 use artefacts::RunRecord;
@@ -217,26 +217,10 @@ impl Phases<'_> {
 
     /// Builds the strategy and runs the loop; returns the output and both phase durations.
     fn run_strategy(&self, market: &RunMarket) -> Result<(EngineOutput, u64, u64)> {
-        let cfg = self.cfg;
-        let bars = &market.loaded.bars;
         let init_clock = Instant::now();
         let init_span = info_span!("strategy_init", component = "strategy", phase = "init").entered();
-        let setup = EngineSetup::new(
-            cfg,
-            &market.specs,
-            bars,
-            market.start_index,
-            market.news_blackouts.clone(),
-            self.profiling,
-        )?;
-        let input = StrategyInput {
-            name: &cfg.strategy_name,
-            params: &cfg.strategy_parameters,
-            bars,
-            start_index: market.start_index,
-            spec: &market.specs.symbol,
-            extras: self.inputs.extras(),
-        };
+        let setup = market.setup(self.cfg, self.profiling)?;
+        let input = market.strategy_input(self.cfg, self.inputs.extras());
         let visitor = LoopVisitor { setup: &setup, hooks: self.hooks, init_clock, init_span: Some(init_span) };
         strategy::with_strategy(&input, visitor)?
     }
