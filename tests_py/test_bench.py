@@ -19,7 +19,7 @@ from omega_v2.bench.context import Bench, Options
 from omega_v2.bench.measure import measure
 from omega_v2.bench.sections import SECTIONS, peers
 
-QUICK = ["--days", "3", "--repeat", "1", "--only", "e2e,import,loading,write"]
+QUICK = ["--days", "3", "--repeat", "1", "--only", "e2e,import,loading,write,own_strategy"]
 # The last three days: Sunday 2024-12-29, Monday 30 and Tuesday 31.
 FIRST, LAST = date(2024, 12, 29), date(2024, 12, 31)
 MINUTES_PER_DAY = 1440
@@ -50,7 +50,7 @@ def e2e_runs(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_report_holds_the_selected_sections_only(quick: tuple[dict[str, Any], Path, str]) -> None:
     doc, _, _ = quick
-    assert list(doc["sections"]) == ["e2e", "import", "loading", "write"]
+    assert list(doc["sections"]) == ["e2e", "import", "loading", "write", "own_strategy"]
     env = doc["environment"]
     assert env["cpu_count"] >= 1 and env["omega_v2"] and "ru_maxrss" in env["peak_rss"]
     assert set(doc["data"]) == {"3d-parquet", "3d-csv"}
@@ -152,15 +152,33 @@ def test_write_floor_writes_the_runs_bytes(quick: tuple[dict[str, Any], Path, st
     assert section["ratios"]["write_vs_floor"] == pytest.approx(run["phases_ms"]["write"] / floor["ms"], rel=1e-3)
 
 
+def test_own_strategies_make_the_builtins_trades(quick: tuple[dict[str, Any], Path, str]) -> None:
+    doc, _, _ = quick
+    own = doc["sections"]["own_strategy"]
+    builtin = doc["sections"]["e2e"]["runs"]["sma"]["parquet"]["dev"]
+    assert own["bars"] == builtin["bars"] == weekday_bars(FIRST, LAST)
+    for leg in ("signals", "python"):
+        assert own[leg]["trades_identical_to_builtin"] is True
+        assert own[leg]["trades"] == builtin["trades"] > 0
+    assert own["market_rows_per_side"] > own["bars"]  # the files hold the warmup weeks too
+    # The report rounds to 6 decimals; three days' loops take well under a millisecond.
+    assert own["ratios"]["signals_loop_vs_builtin_loop"] == pytest.approx(
+        own["signals"]["loop_s"] / own["builtin"]["loop_s"], rel=0.05
+    )
+
+
 def test_markdown_table_of_the_quick_run(quick: tuple[dict[str, Any], Path, str]) -> None:
     doc, _, table = quick
     assert table == markdown.render(doc)
     lines = table.splitlines()
     assert lines[:2] == markdown.HEADER
-    # 2 strategies x 2 formats, import, 2 loading rows, write; no peers or scale rows; the caption.
-    assert len(lines) == 2 + 4 + 1 + 2 + 1 + 2
+    # 2 strategies x 2 formats, import, 2 loading rows, write, 3 own-strategy rows; no peers or
+    # scale rows; the caption.
+    assert len(lines) == 2 + 4 + 1 + 2 + 1 + 3 + 2
     assert lines[-2:] == ["", markdown.caption(doc)] and "median of 1 fresh process per figure" in lines[-1]
-    assert "backtesting.py" not in table and "30 days" not in table
+    # backtesting.py appears only in the own-strategy row, and only where it is installed
+    assert ("backtesting.py" in table) == peers.installed() and "backtesting.py 0." not in table
+    assert "30 days" not in table
     assert "| sma_crossover, 3 days, parquet, dev |" in table
 
 

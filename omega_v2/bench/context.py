@@ -32,6 +32,7 @@ class Bench:
         self.tag = time.strftime("bench-%Y%m%dT%H%M%S")
         self._datasets: dict[tuple[str, str], workload.Dataset] = {}
         self._runs: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._shared: dict[str, dict[str, Any]] = {}
 
     def dataset(self, span_key: str, fmt: str) -> workload.Dataset:
         key = (span_key, fmt)
@@ -76,6 +77,12 @@ class Bench:
             "mode": mode,
             **best,
         }
+
+    def shared(self, key: str, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """`measure()` made once per bench, for every section that compares with it."""
+        if key not in self._shared:
+            self._shared[key] = measure()
+        return self._shared[key]
 
     def repeated(self, name: str, once: Callable[[int], dict[str, Any]], key: str = "wall_s") -> dict[str, Any]:
         """Runs `once(i)` `repeat` times; the median sample by `key`, with every sample's `key`

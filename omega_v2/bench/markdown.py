@@ -64,6 +64,47 @@ def _peers(section: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(name, seconds(run["wall_s"]), "; ".join(details))]
 
 
+def _own_strategy(section: dict[str, Any]) -> list[tuple[str, str, str]]:
+    bars, ratios = section["bars"], section["ratios"]
+    same = {
+        leg: "same trades" if section[leg]["trades_identical_to_builtin"] else "OTHER trades"
+        for leg in ("signals", "python")
+    }
+    signals = section["signals"]
+    rows = [
+        (
+            "signals frame, SMA(20/50) crossover, loop",
+            seconds(signals["loop_s"]),
+            f"{count(bars)} bars, {signals['loop_bars_per_s'] / 1e6:.1f} M bars/s; "
+            f"{x(ratios['signals_loop_vs_builtin_loop'])} the built-in's loop; {same['signals']}",
+        )
+    ]
+    python = section["python"]
+    details = [f"{python['loop_bars_per_s'] / 1e6:.2f} M bars/s", same["python"]]
+    if "backtesting_py" in section:
+        peer = section["backtesting_py"]
+        details.insert(
+            1,
+            f"backtesting.py `Strategy.next` run {seconds(peer['run_s'])} "
+            f"({x(ratios['backtesting_run_vs_python_strategy'])} ours)",
+        )
+    rows.append(
+        (
+            "Python `Strategy`, SMA(20/50) crossover, init + loop",
+            seconds(python["init_s"] + python["loop_s"]),
+            "; ".join(details),
+        )
+    )
+    rows.append(
+        (
+            "`Market.from_frames`, bid + ask",
+            millis(section["market_from_frames_s"] * 1e3),
+            f"{count(section['market_rows_per_side'])} rows per side (pandas)",
+        )
+    )
+    return rows
+
+
 def _scale(section: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
     for strategy, run in section["runs"].items():
@@ -117,6 +158,7 @@ def _write(section: dict[str, Any]) -> list[tuple[str, str, str]]:
 ROWS = (
     ("e2e", _e2e),
     ("peers", _peers),
+    ("own_strategy", _own_strategy),
     ("scale", _scale),
     ("import", _import),
     ("loading", _loading),

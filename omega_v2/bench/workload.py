@@ -109,6 +109,7 @@ def config(strategy: str, span: Span, run_mode: str) -> dict[str, Any]:
         run_mode=run_mode,
         warmup_bars=WARMUP_BARS,
         timeframes={"primary": TIMEFRAME, "additional": []},
+        sessions=None,  # every bar trades, as in the peers
     )
     if params is not None:
         doc["strategy_parameters"] = params

@@ -1,7 +1,8 @@
 """Standalone scripts the bench runs by path in fresh processes (`python children/x.py ...`).
 
 They never import omega_v2, so a child's wall time and RSS hold only what it measures
-(pyarrow, backtesting.py, plain file writes); each prints one JSON object on stdout.
+(pyarrow, backtesting.py, plain file writes), except `own_sma.py`, which times the engine's own
+phases of in-process runs; each prints one JSON object on stdout.
 `launch.py` starts every measured process and reports its wall time and peak RSS.
 """
 

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from omega_v2.bench.context import Bench
-from omega_v2.bench.sections import e2e, imports, loading, peers, scale, write
+from omega_v2.bench.sections import e2e, imports, loading, own_strategy, peers, scale, write
 
 Section = Callable[[Bench], dict[str, Any]]
 
 SECTIONS: dict[str, Section] = {
     "e2e": e2e.section,
     "peers": peers.section,
+    "own_strategy": own_strategy.section,
     "scale": scale.section,
     "import": imports.section,
     "loading": loading.section,
