@@ -7,15 +7,11 @@ import json
 import logging
 import os
 import pickle
-import queue
 import re
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -207,84 +203,45 @@ CHILD = textwrap.dedent(
 )
 
 
-class Child:
-    """A child interpreter running CHILD; its stdout lines are collected by a reader thread."""
-
-    def __init__(self, tmp: Path, data_root: Path, long_cfg: dict[str, Any], week_cfg: dict[str, Any]) -> None:
-        script = tmp / "child.py"
-        script.write_text(CHILD, encoding="utf-8")
-        self.var = tmp / "var"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(script), str(data_root), str(self.var), json.dumps(long_cfg), json.dumps(week_cfg)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={k: v for k, v in os.environ.items() if k not in ("RUST_LOG", "OMEGA_PY_LOG")},
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, needle: str, timeout: float) -> str | None:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            self.seen.append(line)
-            if needle in line:
-                return line
-        return None
-
-    def interrupt(self) -> float:
-        sent = time.time()
-        self.proc.send_signal(signal.SIGINT)
-        return sent
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=30)
-
-
 @pytest.fixture
-def child(tmp_path: Path, long_dataset: Path, make_config: Any) -> Iterator[Child]:
-    c = Child(tmp_path, long_dataset, make_config(LONG), make_config(WEEK))
-    try:
-        yield c
-    finally:
-        c.stop()
+def child(tmp_path: Path, long_dataset: Path, make_config: Any, spawn: Any) -> Any:
+    """CHILD running a long run (to be cancelled) and then a week's run, in `tmp_path/var`."""
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    started = spawn(
+        str(script),
+        str(long_dataset),
+        str(tmp_path / "var"),
+        json.dumps(make_config(LONG)),
+        json.dumps(make_config(WEEK)),
+    )
+    started.var = tmp_path / "var"
+    return started
 
 
-def _cancel_at(child: Child, marker: str) -> tuple[list[str], float]:
+def _cancel_at(child: Any, marker: str) -> tuple[list[str], float]:
     """Sends SIGINT when the child's engine log shows `marker`; returns the RESULT fields and
     the latency from the signal to the child catching the exception (inf if not in time)."""
     assert child.wait_for(marker, timeout=120), f"never saw {marker!r}: {child.seen[-5:]}"
-    sent = child.interrupt()
-    line = child.wait_for("RESULT", timeout=CANCEL_BOUND_S)
-    if line is None:
+    sent = time.time()
+    child.signal(signal.SIGINT)
+    if not child.wait_for("RESULT", timeout=CANCEL_BOUND_S):
         return [], float("inf")
-    fields = line.split()
+    fields = child.seen[-1].split()
     latency = float(fields[2]) - sent if fields[1] != "completed" else float("inf")
     print(f"\ncancel latency after {marker!r}: {latency * 1e3:.1f} ms")
     return fields, latency
 
 
-def test_ctrl_c_cancels_the_run_promptly_and_the_next_run_works(child: Child, read_jsonl: Any) -> None:
+def test_ctrl_c_cancels_the_run_promptly_and_the_next_run_works(child: Any, read_jsonl: Any) -> None:
     fields, latency = _cancel_at(child, "data loaded")  # strategy_init / loop
     assert fields, "no RunCancelled within the bound"
     _, kind, _, code, run_id, flushed = fields
     assert (kind, code, run_id) == ("RunCancelled", "run.cancelled", "cancel-me")
     assert latency < CANCEL_BOUND_S
     assert flushed == "True", "the Rust log must be on disk when the exception arrives"
-    assert child.wait_for("SECOND", timeout=60), child.proc.stderr.read() if child.proc.stderr else ""
-    assert child.proc.wait(timeout=30) == 0
+    assert child.wait_for("SECOND", timeout=60), child.finish()[1]
+    assert child.finish()[0] == 0
 
     results = child.var / "results" / "backtests"
     assert sorted(p.name for p in results.iterdir()) == ["after-cancel"]  # no run dir, no staging
@@ -296,13 +253,13 @@ def test_ctrl_c_cancels_the_run_promptly_and_the_next_run_works(child: Child, re
     assert "code=run.cancelled" in (child.var / "logs" / "cancel-me.python.log").read_text()
 
 
-def test_ctrl_c_during_data_load_is_prompt(child: Child) -> None:
+def test_ctrl_c_during_data_load_is_prompt(child: Any) -> None:
     fields, latency = _cancel_at(child, "run started")
     assert fields and fields[1] == "RunCancelled"
     assert latency < CANCEL_BOUND_S
 
 
-def test_ctrl_c_during_write_is_prompt(child: Child) -> None:
+def test_ctrl_c_during_write_is_prompt(child: Any) -> None:
     fields, latency = _cancel_at(child, "metrics computed")
     assert fields and fields[1] == "RunCancelled"
     assert latency < CANCEL_BOUND_S
