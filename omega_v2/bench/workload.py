@@ -111,6 +111,8 @@ def config(strategy: str, span: Span, run_mode: str) -> dict[str, Any]:
         timeframes={"primary": TIMEFRAME, "additional": []},
         sessions=None,  # every bar trades, as in the peers
     )
+    # The peers' cash: a year of 1-lot crossovers must not stop the account out.
+    doc["account"]["initial_balance"] = 1_000_000.0
     if params is not None:
         doc["strategy_parameters"] = params
     return doc

@@ -15,6 +15,12 @@ use crate::strategy::{self, Strategy, StrategyVisitor};
 /// The story of trade `trade` (0-based, in exit order as in trades.json) of a run of
 /// `config_json` on the data under `data_root` (or the in-memory inputs).
 pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -> Result<Value> {
+    // A rerun, not a run: what its loop logs (a stop-out, a warmup shortfall) was logged by the
+    // run itself, so nothing reaches the caller's logging here.
+    tracing::dispatcher::with_default(&tracing::Dispatch::none(), || tell(config_json, data_root, inputs, trade))
+}
+
+fn tell(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -> Result<Value> {
     let cfg = RunConfig::from_json(config_json)?;
     let pre = preflight(&cfg)?;
     let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
