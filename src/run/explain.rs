@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{market, preflight, RunInputs};
 use crate::config::RunConfig;
-use crate::engine::{self, EngineSetup};
+use crate::engine::{self, EngineSetup, LoopProfiling};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::explain::Explainer;
 use crate::strategy::{self, Strategy, StrategyInput, StrategyVisitor};
@@ -19,7 +19,14 @@ pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: u
     let pre = preflight(&cfg)?;
     let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
     let bars = &market.loaded.bars;
-    let setup = EngineSetup::new(&cfg, &market.specs, bars, market.start_index, market.news_blackouts.clone(), false)?;
+    let setup = EngineSetup::new(
+        &cfg,
+        &market.specs,
+        bars,
+        market.start_index,
+        market.news_blackouts.clone(),
+        LoopProfiling::OFF,
+    )?;
     let input = StrategyInput {
         name: &cfg.strategy_name,
         params: &cfg.strategy_parameters,
