@@ -19,7 +19,8 @@ from omega_v2 import errors, interrupts
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser(all_commands=not argv or argv[0] not in _OWN_COMMANDS)
     args = parser.parse_args(argv)
     _show_config_warnings()
     try:
@@ -43,7 +44,14 @@ def _show_config_warnings() -> None:
     logging.getLogger("omega_v2.config").addHandler(handler)
 
 
-def _parser() -> argparse.ArgumentParser:
+#: The commands defined in this module; the others come from their own modules.
+_OWN_COMMANDS = ("run", "validate", "logs", "synth")
+
+
+def _parser(*, all_commands: bool = True) -> argparse.ArgumentParser:
+    """Every command's parser; with `all_commands=False` only this module's (the command line
+    names one of them), so that a run's process never imports the bench, diff, replay and
+    clean modules (tens of milliseconds of a fresh process's start)."""
     parser = argparse.ArgumentParser(
         prog="python -m omega_v2",
         description="omega-v2: deterministic bid/ask backtests with a Rust engine (docs/cli.md)",
@@ -88,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--timeframes", default="M1", help="comma-separated, e.g. M1,M5 (default M1)")
     synth.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="file format (default parquet)")
     synth.set_defaults(handler=_synth)
+    if not all_commands:
+        return parser
 
     from omega_v2 import bench, clean, profile_diff, replays, run_diff, trade_story
 
