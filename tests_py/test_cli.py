@@ -87,6 +87,23 @@ def test_a_run_imports_no_other_command_and_help_still_lists_every_command(run_p
         assert re.search(rf"^\s+{command}\s", helped.stdout, re.M), (command, helped.stdout)
 
 
+@pytest.mark.parametrize(("config", "exit_code"), [("example", 0), ("missing.json", 2)])
+def test_the_console_entry_runs_exit_handlers_flushes_and_keeps_the_exit_code(
+    run_python: Any, tmp_path: Path, config: str, exit_code: int
+) -> None:
+    """`console()` skips the interpreter's teardown, not what a process owes before it ends."""
+    path = str(omega_v2.example_config_path()) if config == "example" else str(tmp_path / config)
+    code = (
+        "import atexit, sys; from omega_v2 import cli; "
+        "atexit.register(lambda: sys.stdout.write('exit handler ran\\n')); "
+        f"sys.argv = ['omega_v2', 'validate', {path!r}]; cli.console()"
+    )
+    proc = run_python(code)
+    assert proc.returncode == exit_code, proc.stderr
+    assert proc.stdout.endswith("exit handler ran\n"), proc.stdout
+    assert ("config ok: config_hash=" in proc.stdout) == (exit_code == 0)
+
+
 def test_run_with_config_data_root_run_id_and_var_dir(
     cli: Any, tmp_path: Path, week_config_file: Path, example_data_root: Path
 ) -> None:
