@@ -66,18 +66,42 @@ def actionlint(session: nox.Session) -> list[str]:
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """`python -m omega_v2 bench` on seeded data, with the `bench` extra (backtesting.py, pyarrow)
-    for its comparisons; posargs go to the bench command (e.g. `-- --markdown --only e2e`)."""
+    for its comparisons; posargs go to the bench command (e.g. `-- --markdown --only e2e`). The
+    nightly workflow benches the installed package instead (`pip install .[bench]`), as users run it."""
     build(session, "bench")
     session.run("python", "-m", "omega_v2", "bench", *session.posargs)
 
 
+# `nox -s profile` without arguments: MRZ on the bench's seeded synthetic year of EURUSD M1, with
+# a balance that never reaches the stop-out level (so the loop covers the whole year), sampled at
+# the highest allowed frequency, since a year takes only ~0.25 s of engine time (how to choose it:
+# docs/observability.md, "Sampling frequency"). argv: the data root, the config path.
+PROFILE_YEAR = """
+import sys
+from pathlib import Path
+from omega_v2.bench import workload
+year = workload.spans(None)["year"]
+workload.make_dataset(Path(sys.argv[1]), year, "parquet", seed=7)
+doc = workload.config("mrz", year, "dev")
+doc["account"] = {**doc.get("account", {}), "initial_balance": 1e9}
+doc["observability"] = {"profiling_mode": True, "profiling_frequency_hz": 1000}
+workload.write_config(Path(sys.argv[2]), doc)
+"""
+
+
 @nox.session(python=PYTHON)
 def profile(session: nox.Session) -> None:
-    """One profiled run into ./var; prints where its profiling artefacts and logs are.
-    posargs go to `omega_v2 run` (e.g. a config file)."""
+    """One profiled run into ./var (by default a year of seeded synthetic M1, written to
+    var/profile-year/); prints where its profiling artefacts and logs are. posargs replace the
+    default: they go to `omega_v2 run` (e.g. a config file and --data-root)."""
     build(session)
     run_id = time.strftime("nox-profile-%Y%m%dT%H%M%SZ", time.gmtime())
     var = Path("var")
+    args = session.posargs
+    if not args:
+        data, config = var / "profile-year" / "data", var / "profile-year" / "config.json"
+        session.run("python", "-c", PROFILE_YEAR, str(data), str(config))
+        args = [str(config), "--data-root", str(data)]
     session.run(
         "python",
         "-m",
@@ -89,7 +113,7 @@ def profile(session: nox.Session) -> None:
         "--var-dir",
         str(var),
         "--quiet",
-        *session.posargs,
+        *args,
     )
     profiling = var / "results" / "backtests" / run_id / "profiling"
     logs = var / "logs"

@@ -6,8 +6,9 @@
 //! * `engine_loop_1y`: sma_crossover (20/50) and MRZ scenario 1 (defaults), costs on, EUR account.
 //! * `engine_loop_tracing_1y`: MRZ scenario 1 under the run's tracing setup, in this order:
 //!   `none` (no subscriber installed yet), `prod` (global router + WARN run guard, root span
-//!   entered), `dev` (INFO guard + the `backtest_loop` phase span) and `profiling` (dev plus
-//!   per-bar and per-event DEBUG spans, as `observability.profiling_mode`).
+//!   entered), `dev` (INFO guard + the `backtest_loop` phase span), `profiling` (dev plus the
+//!   bar timer, as `observability.profiling_mode`) and `profiling_trace` (profiling with
+//!   per-bar and per-event TRACE spans, as with `RUST_LOG=omega_v2::engine=trace`).
 //!
 //! Run: `cargo bench --bench engine_loop -- --warm-up-time 1 --measurement-time 3`.
 
@@ -18,7 +19,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput};
 use omega_v2::config::RunConfig;
 use omega_v2::data::synth::{generate_m1, SynthSpec};
-use omega_v2::engine::{self, EngineSetup};
+use omega_v2::engine::{self, DetailSpans, EngineSetup, LoopProfiling};
 use omega_v2::layout::RunPaths;
 use omega_v2::market::Bars;
 use omega_v2::observability::{self, RunLogContext, RunLogGuard, RunLogOptions, TraceExport};
@@ -61,7 +62,7 @@ fn mrz_config() -> RunConfig {
 }
 
 /// The loop's setup as a run builds it.
-fn setup<'a>(cfg: &RunConfig, specs: &MarketSpecs, bars: &'a Bars, profiling: bool) -> EngineSetup<'a> {
+fn setup<'a>(cfg: &RunConfig, specs: &MarketSpecs, bars: &'a Bars, profiling: LoopProfiling) -> EngineSetup<'a> {
     EngineSetup::new(cfg, specs, bars, START_INDEX, Vec::new(), profiling).unwrap()
 }
 
@@ -114,13 +115,24 @@ fn strategies(c: &mut Criterion) {
     let specs = specs::resolve("EURUSD").unwrap();
     let (sma, mrz) = (sma_config(), mrz_config());
     let mut group = configure(c, "engine_loop_1y", bars.len() - START_INDEX);
-    bench_loop::<SmaCrossover>(&mut group, "sma_crossover", &sma, &setup(&sma, &specs, &bars, false));
-    bench_loop::<MeanReversionZScore>(&mut group, "mrz_scenario_1", &mrz, &setup(&mrz, &specs, &bars, false));
+    let off = LoopProfiling::OFF;
+    bench_loop::<SmaCrossover>(&mut group, "sma_crossover", &sma, &setup(&sma, &specs, &bars, off));
+    bench_loop::<MeanReversionZScore>(&mut group, "mrz_scenario_1", &mrz, &setup(&mrz, &specs, &bars, off));
     group.finish();
 }
 
 /// A run's log sink as `run::execute` opens it (files in a temporary var dir, no stdout).
 fn guard(var: &Path, run_id: &str, level: tracing::Level, phase_spans: bool) -> RunLogGuard {
+    guard_with(var, run_id, level, None, phase_spans)
+}
+
+fn guard_with(
+    var: &Path,
+    run_id: &str,
+    level: tracing::Level,
+    rust_log: Option<&str>,
+    phase_spans: bool,
+) -> RunLogGuard {
     let ctx = RunLogContext {
         run_id: run_id.to_owned(),
         strategy_name: "mean_reversion_z_score".to_owned(),
@@ -132,7 +144,7 @@ fn guard(var: &Path, run_id: &str, level: tracing::Level, phase_spans: bool) -> 
         text_log: paths.text_log,
         json_log: paths.json_log,
         default_level: level,
-        rust_log: None,
+        rust_log: rust_log.map(str::to_owned),
         to_stdout: false,
         phase_spans,
         trace_export: TraceExport::Off,
@@ -145,7 +157,9 @@ fn tracing_modes(c: &mut Criterion) {
     let specs = specs::resolve("EURUSD").unwrap();
     let var = tempfile::tempdir().unwrap();
     let mrz = mrz_config();
-    let (plain, profiled) = (setup(&mrz, &specs, &bars, false), setup(&mrz, &specs, &bars, true));
+    let plain = setup(&mrz, &specs, &bars, LoopProfiling::OFF);
+    let profiled = setup(&mrz, &specs, &bars, LoopProfiling { bar_times: true, spans: DetailSpans::None });
+    let traced = setup(&mrz, &specs, &bars, LoopProfiling { bar_times: true, spans: DetailSpans::Every });
     let mut group = configure(c, "engine_loop_tracing_1y", bars.len() - START_INDEX);
     let mut bench = |id: &str, setup: &EngineSetup| bench_loop::<MeanReversionZScore>(&mut group, id, &mrz, setup);
 
@@ -170,15 +184,29 @@ fn tracing_modes(c: &mut Criterion) {
     }
     drop(dev);
 
-    // (d) profiling: dev plus per-bar/per-event DEBUG spans.
+    // (d) profiling: dev plus the bar timer.
     let profiling = guard(var.path(), "bench-profiling", tracing::Level::INFO, true);
-    profiling.enable_profiling_spans();
     {
         let _root = profiling.root_span().enter();
         let _phase = tracing::info_span!("backtest_loop", component = "execution", phase = "loop").entered();
         bench("profiling", &profiled);
     }
     drop(profiling);
+
+    // (e) profiling with every per-bar/per-event TRACE span (closes written to the run's log).
+    let trace = guard_with(
+        var.path(),
+        "bench-profiling-trace",
+        tracing::Level::INFO,
+        Some("info,omega_v2::engine=trace"),
+        true,
+    );
+    {
+        let _root = trace.root_span().enter();
+        let _phase = tracing::info_span!("backtest_loop", component = "execution", phase = "loop").entered();
+        bench("profiling_trace", &traced);
+    }
+    drop(trace);
     group.finish();
 }
 

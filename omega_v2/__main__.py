@@ -1,5 +1,3 @@
-import sys
+from omega_v2.cli import console
 
-from omega_v2.cli import main
-
-sys.exit(main())
+console()

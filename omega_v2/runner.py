@@ -7,16 +7,14 @@ context; the engine releases the GIL for the whole run and writes artefacts and 
 
 from __future__ import annotations
 
-import cProfile
 import functools
 import io
 import json
 import os
-import pstats
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omega_v2 import _core, paths
 from omega_v2.config import LoadedConfig, allowlisted_fields, load_config
@@ -26,6 +24,9 @@ from omega_v2.interrupts import CancelOnSignals
 from omega_v2.logs import python_level, run_log
 from omega_v2.progress import RunProgressBar
 from omega_v2.result import RunResult
+
+if TYPE_CHECKING:
+    import cProfile
 
 CancelToken = _core.CancelToken
 #: `<UTC start>-<first 8 hex of config_hash>-<8 random hex>` (the engine's rule).
@@ -60,7 +61,7 @@ def run(
     terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
     # cProfile covers the whole Python side, config loading and validation included.
-    profiler = cProfile.Profile() if _profiling_asked(config, profile) else None
+    profiler = _python_profiler() if _profiling_asked(config, profile) else None
     if profiler:
         profiler.enable()
     try:
@@ -142,6 +143,12 @@ class _BeforeCommit:
         self.log.handler.sync()
 
 
+def _python_profiler() -> cProfile.Profile:
+    import cProfile  # profiling mode only: a plain run's process never imports it
+
+    return cProfile.Profile()
+
+
 def _profiling_asked(config: Any, profile: bool | None) -> bool:
     """`profile`, else the config's `observability.profiling_mode`, peeked at before the config
     is loaded (a config that cannot be read fails in the loader, with its error)."""
@@ -176,6 +183,8 @@ def _fields(values: dict[str, Any]) -> str:
 def _write_python_profile(profiler: cProfile.Profile, directory: Path, run_id: str) -> None:
     """cProfile of the Python layer: `python_profile.pstats` plus a top-20 text summary, into
     the (not yet committed) run directory; a file that cannot be written is an OutputError."""
+    import pstats
+
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(20)
     stats, summary = directory / "python_profile.pstats", directory / "python_profile.txt"

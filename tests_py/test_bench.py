@@ -180,6 +180,10 @@ def test_markdown_table_of_the_quick_run(quick: tuple[dict[str, Any], Path, str]
     assert ("backtesting.py" in table) == peers.installed() and "backtesting.py 0." not in table
     assert "30 days" not in table
     assert "| sma_crossover, 3 days, parquet, dev |" in table
+    # Every run row splits its wall time into the engine's phases and the rest of the process.
+    run = doc["sections"]["e2e"]["runs"]["sma"]["csv"]["dev"]
+    split = ", ".join(f"{name} {markdown.millis(run['phases_ms'][key])}" for key, name in markdown.PHASE_NAMES.items())
+    assert f"phases {split}" in next(line for line in lines if line.startswith("| sma_crossover, 3 days, csv, dev |"))
 
 
 # --- pure helpers -------------------------------------------------------------------------

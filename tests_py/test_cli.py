@@ -68,6 +68,42 @@ def test_run_without_arguments_runs_the_bundled_example(cli: Any, tmp_path: Path
     assert meta["config"]["source"] == "example" and meta["dataset"]["bars"] == 5760
 
 
+#: Modules a run's process has no use for (other commands, profiling mode only).
+NOT_ON_THE_RUN_PATH = ("omega_v2.bench", "omega_v2.run_diff", "omega_v2.replays", "omega_v2.clean", "cProfile")
+
+
+def test_a_run_imports_no_other_command_and_help_still_lists_every_command(run_python: Any, tmp_path: Path) -> None:
+    code = (
+        "import sys; from omega_v2 import cli; code = cli.main(['run', '--quiet', '--var-dir', 'v']); "
+        "print(code, ' '.join(sorted(sys.modules)))"
+    )
+    proc = run_python(code, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    exit_code, modules = proc.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert exit_code == "0" and "omega_v2.runner" in modules.split()
+    assert [m for m in modules.split() if m.startswith(NOT_ON_THE_RUN_PATH)] == []
+    helped = run_python(None, "--help", module="omega_v2")
+    for command in ("run", "validate", "bench", "clean", "diff", "replay", "explain", "profile"):
+        assert re.search(rf"^\s+{command}\s", helped.stdout, re.M), (command, helped.stdout)
+
+
+@pytest.mark.parametrize(("config", "exit_code"), [("example", 0), ("missing.json", 2)])
+def test_the_console_entry_runs_exit_handlers_flushes_and_keeps_the_exit_code(
+    run_python: Any, tmp_path: Path, config: str, exit_code: int
+) -> None:
+    """`console()` skips the interpreter's teardown, not what a process owes before it ends."""
+    path = str(omega_v2.example_config_path()) if config == "example" else str(tmp_path / config)
+    code = (
+        "import atexit, sys; from omega_v2 import cli; "
+        "atexit.register(lambda: sys.stdout.write('exit handler ran\\n')); "
+        f"sys.argv = ['omega_v2', 'validate', {path!r}]; cli.console()"
+    )
+    proc = run_python(code)
+    assert proc.returncode == exit_code, proc.stderr
+    assert proc.stdout.endswith("exit handler ran\n"), proc.stdout
+    assert ("config ok: config_hash=" in proc.stdout) == (exit_code == 0)
+
+
 def test_run_with_config_data_root_run_id_and_var_dir(
     cli: Any, tmp_path: Path, week_config_file: Path, example_data_root: Path
 ) -> None:

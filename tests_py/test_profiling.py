@@ -180,6 +180,15 @@ def test_profiled_run_writes_every_artefact_and_changes_no_result(tmp_path: Path
     assert m["peak_rss_mb"] > 0 and m["peak_rss_method"] in ("vmhwm_clear_refs", "ru_maxrss_process")
     assert m["concurrent_runs"] >= 1
     assert m["cpu_profile"] == "collected", m["cpu_profile_reason"]
+    # The first traded bar and every 16th after it are timed; the percentiles are of those.
+    assert m["bar_time_sample_every"] == 16
+    assert m["bar_time_samples"] == -(-m["bars_processed"] // 16)
+    times = [m[f"bar_time_{p}_ns"] for p in ("p50", "p90", "p99", "p999", "max")]
+    assert 0 < times[0] and times == sorted(times), times
+    assert 0 < m["bar_time_mean_ns"] <= times[-1]
+    assert 0 <= m["bar_time_clock_floor_ns"] < 10_000
+    # The loop's own time covers at least the timed bars.
+    assert m["time_backtest_ns"] >= m["bar_time_samples"] * m["bar_time_mean_ns"]
     assert (folder / "flamegraph.svg").read_text(encoding="utf-8").lstrip().startswith("<")
     assert gzip.decompress((folder / "profile.pb.gz").read_bytes())
     assert profile_diff.main([str(plain.run_dir), str(profiled.run_dir)]) == 2, "the plain run has no profile"

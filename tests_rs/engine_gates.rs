@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use omega_v2::domain::Action;
 use omega_v2::domain::Direction::{self, Long, Short};
-use omega_v2::engine::{EngineOutput, EngineSetup, EntryGates};
+use omega_v2::engine::{EngineOutput, EngineSetup, EntryGates, LoopProfiling};
 use omega_v2::execution::ExitReason;
 use omega_v2::market::Bars;
 use omega_v2::timefmt::NANOS_PER_DAY;
@@ -29,7 +29,7 @@ fn always_in() -> Scripted<impl FnMut(usize, &Bars, Option<Direction>) -> Action
 /// `overrides` and the given news blackouts.
 fn gated_run(times: &[i64], overrides: Json, news: Vec<(i64, i64)>, cooldown: usize) -> (EngineOutput, Bars) {
     let b = bars_at(times, &vec![flat(1.1000); times.len()], 0.0);
-    let st = EngineSetup::new(&config(overrides), &specs(), &b, 0, news, false).unwrap();
+    let st = EngineSetup::new(&config(overrides), &specs(), &b, 0, news, LoopProfiling::OFF).unwrap();
     (run(always_in().with_cooldown(cooldown), &st), b)
 }
 
@@ -84,7 +84,7 @@ fn news_blackouts_gate_entries_inclusively() {
 fn the_gates_built_from_a_config_are_its_sessions_and_the_given_blackouts() {
     let b = bars(&[flat(1.1000)], 0.0);
     let cfg = config(json!({"sessions": [{"start": "22:00", "end": "02:00"}, {"start": "08:30", "end": "09:00"}]}));
-    let st = EngineSetup::new(&cfg, &specs(), &b, 0, vec![(at(1), at(2))], false).unwrap();
+    let st = EngineSetup::new(&cfg, &specs(), &b, 0, vec![(at(1), at(2))], LoopProfiling::OFF).unwrap();
     let EntryGates { sessions, news_blackouts } = &st.gates;
     assert_eq!(
         (sessions.as_slice(), news_blackouts.as_slice()),

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use omega_v2::data::synth::{generate_m1, SynthSpec};
 use omega_v2::domain::Direction::Long;
-use omega_v2::engine::{EngineOutput, EngineSetup};
+use omega_v2::engine::{DetailSpans, EngineOutput, EngineSetup, LoopProfiling};
 use omega_v2::execution::Trade;
 use omega_v2::market::Bars;
 use omega_v2::timefmt::NANOS_PER_DAY;
@@ -77,7 +77,7 @@ fn synth_bars(seed: u64, days: i64) -> Bars {
 
 /// Runs a case with the shipped EURUSD costs on (2.5 per lot and side, 0.2 pips + up to 0.3
 /// pips of jitter seeded by `cost_seed`).
-fn run_case(c: &Case, b: &Bars, cost_seed: u64, profiling: bool) -> EngineOutput {
+fn run_case(c: &Case, b: &Bars, cost_seed: u64, profiling: LoopProfiling) -> EngineOutput {
     let mut overrides = json!({
         "rng_seed": cost_seed,
         "account": {"account_currency": if c.eur_account { "EUR" } else { "USD" }},
@@ -105,7 +105,7 @@ proptest! {
     #[test]
     fn bookkeeping_invariants_on_synthetic_data(c in case()) {
         let b = synth_bars(c.data_seed, c.days);
-        let out = run_case(&c, &b, c.data_seed ^ 0x5EED, false);
+        let out = run_case(&c, &b, c.data_seed ^ 0x5EED, LoopProfiling::OFF);
         let n = b.len();
         prop_assert_eq!(out.equity.len(), n - c.start_index);
         prop_assert_eq!(out.balance.len(), n - c.start_index);
@@ -150,13 +150,22 @@ proptest! {
     fn runs_are_deterministic_per_seed(c in case()) {
         let b = synth_bars(c.data_seed, c.days);
         let seed = c.data_seed.rotate_left(7);
-        let first = run_case(&c, &b, seed, false);
+        let first = run_case(&c, &b, seed, LoopProfiling::OFF);
         // Only cases that trade prove anything (and proptest fails if too few do).
         prop_assume!(!first.trades.is_empty());
-        prop_assert_eq!(fingerprint(&first), fingerprint(&run_case(&c, &b, seed, false)));
-        // Profiling spans never change results.
-        prop_assert_eq!(fingerprint(&first), fingerprint(&run_case(&c, &b, seed, true)));
+        prop_assert_eq!(fingerprint(&first), fingerprint(&run_case(&c, &b, seed, LoopProfiling::OFF)));
+        // Profiling (bar times, detail spans) never changes results; it times bars only then.
+        prop_assert!(first.bar_times.is_none());
+        for spans in [DetailSpans::None, DetailSpans::Every, DetailSpans::Sampled] {
+            let profiled = run_case(&c, &b, seed, LoopProfiling { bar_times: true, spans });
+            prop_assert_eq!(fingerprint(&first), fingerprint(&profiled));
+            let timed = profiled.bar_times.and_then(|t| t.summary()).map(|s| s.samples);
+            // The first bar the loop processed and every BAR_SAMPLE_EVERY-th after it.
+            let processed = first.counters.bars_processed as usize;
+            prop_assert_eq!(timed, Some(processed.div_ceil(omega_v2::engine::BAR_SAMPLE_EVERY)));
+        }
         // Another seed draws other slippage jitter, so the fills differ.
-        prop_assert_ne!(format!("{:?}", first.trades), format!("{:?}", run_case(&c, &b, seed ^ 1, false).trades));
+        let other = run_case(&c, &b, seed ^ 1, LoopProfiling::OFF);
+        prop_assert_ne!(format!("{:?}", first.trades), format!("{:?}", other.trades));
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use omega_v2::domain::Direction::{self, Long, Short};
 use omega_v2::domain::{Action, OrderKind, Signal, Sizing};
-use omega_v2::engine::{EngineOutput, QuoteConversion};
+use omega_v2::engine::{EngineOutput, LoopProfiling, QuoteConversion};
 use omega_v2::error::{ErrorCode, ErrorKind};
 use serde_json::json;
 
@@ -125,7 +125,8 @@ fn eur_account_converts_at_the_mid_close() {
 fn an_account_currency_outside_the_pair_cannot_be_set_up() {
     let b = bars(&[flat(1.1000)], 0.0);
     let cfg = config(json!({"account": {"account_currency": "GBP"}}));
-    let err = omega_v2::engine::EngineSetup::new(&cfg, &specs(), &b, 0, Vec::new(), false).err().expect("GBP");
+    let err =
+        omega_v2::engine::EngineSetup::new(&cfg, &specs(), &b, 0, Vec::new(), LoopProfiling::OFF).err().expect("GBP");
     assert_eq!((err.kind(), err.code), (ErrorKind::Config, ErrorCode::ConfigAccountCurrency));
     assert_eq!(err.context.get("field").map(String::as_str), Some("account.account_currency"));
     assert!(err.message.contains("EUR") && err.message.contains("USD"), "{err}");

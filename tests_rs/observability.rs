@@ -17,7 +17,7 @@ use omega_v2::observability::{
 };
 use serde_json::{json, Value};
 use tracing::level_filters::LevelFilter;
-use tracing::{debug, debug_span, info, info_span, warn, Level, Span};
+use tracing::{debug, info, info_span, trace, trace_span, warn, Level, Span};
 
 static EXCLUSIVE: RwLock<()> = RwLock::new(());
 
@@ -332,19 +332,20 @@ fn drop_during_panic_unwind_flushes_the_lines_before_the_panic() {
 }
 
 #[test]
-fn profiling_spans_exist_but_are_not_written() {
+fn detail_spans_exist_but_are_not_written() {
     let _exclusive = exclusive();
     let dir = tempfile::tempdir().unwrap();
     let id = run_id("profiling");
     let guard = RunLogGuard::start(&ctx(&id), &dev(dir.path(), &id)).unwrap();
+    assert!(!guard.writes("omega_v2::engine", Level::TRACE) && guard.writes("omega_v2::engine", Level::INFO));
     guard.root_span().in_scope(|| {
-        assert!(debug_span!("bar").is_disabled(), "a dev run alone keeps DEBUG callsites off");
-        guard.enable_profiling_spans();
+        assert!(trace_span!("bar").is_disabled(), "a dev run alone keeps TRACE callsites off");
+        guard.enable_detail_spans();
         let _loop = info_span!("backtest_loop", component = "execution", phase = "loop").entered();
         for i in 0..3 {
-            let bar = debug_span!("bar", i);
+            let bar = trace_span!("bar", i);
             assert!(!bar.is_disabled());
-            bar.in_scope(|| debug!("per-bar debug is filtered by the run"));
+            bar.in_scope(|| trace!("per-bar trace is filtered by the run"));
         }
     });
     let path = guard.json_log_path().to_path_buf();

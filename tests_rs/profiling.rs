@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use omega_v2::engine::Counters;
+use omega_v2::engine::{BarTimeSummary, Counters, BAR_SAMPLE_EVERY};
 use omega_v2::layout::RunPaths;
 use omega_v2::output::StagingDir;
 use omega_v2::profiling::{ProfilingInput, ProfilingSession};
@@ -59,6 +59,15 @@ const KEYS: &[&str] = &[
     "cpu_profile_reason",
     "cpu_profile_samples",
     "cpu_profile_frequency_hz",
+    "bar_time_sample_every",
+    "bar_time_samples",
+    "bar_time_p50_ns",
+    "bar_time_p90_ns",
+    "bar_time_p99_ns",
+    "bar_time_p999_ns",
+    "bar_time_max_ns",
+    "bar_time_mean_ns",
+    "bar_time_clock_floor_ns",
 ];
 
 /// Spins for `ms` of wall time in a named frame the flamegraph must show.
@@ -95,11 +104,26 @@ fn counters() -> Counters {
     }
 }
 
+fn bar_times() -> BarTimeSummary {
+    BarTimeSummary {
+        samples: 23_563,
+        p50_ns: 41,
+        p90_ns: 63,
+        p99_ns: 410,
+        p999_ns: 2_300,
+        max_ns: 91_000,
+        mean_ns: 52.12345,
+        clock_floor_ns: 17,
+    }
+}
+
 /// Finishes `session` into the fresh run directory of run `name` under the var dir `var` and
 /// returns it.
 fn finish(session: ProfilingSession, var: &Path, name: &str) -> PathBuf {
     let dir = StagingDir::for_run(&RunPaths::new(var, name).unwrap()).unwrap();
-    session.finish(&dir, &ProfilingInput { timings: &timings(), counters: &counters() }).unwrap();
+    session
+        .finish(&dir, &ProfilingInput { timings: &timings(), counters: &counters(), bar_times: Some(bar_times()) })
+        .unwrap();
     dir.commit().unwrap()
 }
 
@@ -142,6 +166,13 @@ fn profiling_json_has_every_key_in_order_with_a_definition() {
     assert_eq!(metric(&json, "orders_filled"), 84);
     assert_eq!(metric(&json, "cpu_profile_frequency_hz"), FREQUENCY_HZ);
     assert!(metric(&json, "time_profiler_start_ns").as_u64().unwrap() > 0);
+    assert_eq!(metric(&json, "bar_time_sample_every"), BAR_SAMPLE_EVERY);
+    assert_eq!(metric(&json, "bar_time_samples"), 23_563);
+    assert_eq!(metric(&json, "bar_time_p99_ns"), 410);
+    assert_eq!(metric(&json, "bar_time_max_ns"), 91_000);
+    assert_eq!(metric(&json, "bar_time_mean_ns"), 52.123);
+    assert_eq!(metric(&json, "bar_time_clock_floor_ns"), 17);
+    assert_eq!(json["definitions"]["bar_time_p50_ns"]["unit"], "ns");
     assert_eq!(json["definitions"]["time_backtest_ns"]["unit"], "ns");
     assert_eq!(json["definitions"]["peak_rss_mb"]["unit"], "MB");
 }

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use omega_v2::domain::Direction::{Long, Short};
-use omega_v2::engine::EngineSetup;
+use omega_v2::engine::{EngineSetup, LoopProfiling};
 use omega_v2::error::{ErrorCode, ErrorKind};
 use omega_v2::execution::{ExitReason, StopLossKind};
 use omega_v2::market::Bars;
@@ -135,7 +135,7 @@ fn trading_starts_at_the_setup_start_index() {
     // cross is the cross down at t6 (a short); the t4 cross up lies in the warmup.
     let b = sma_bars(12);
     let (cfg, specs) = (config(sma_strategy(json!({"fast": 2, "slow": 4}))), specs());
-    let setup = EngineSetup::new(&cfg, &specs, &b, 5, Vec::new(), false).unwrap();
+    let setup = EngineSetup::new(&cfg, &specs, &b, 5, Vec::new(), LoopProfiling::OFF).unwrap();
     let out = run_registered(&cfg, &specs, &setup).unwrap().out;
     assert_eq!(out.equity.len(), 7);
     assert_eq!((out.trades[0].direction, index_of(&b, out.trades[0].entry_time_ns)), (Short, 6));

@@ -170,12 +170,24 @@ def _run_name(run: dict[str, Any]) -> str:
     return f"{STRATEGIES[run['strategy']][0]}, {span_name(run['span'])}, {run['format']}, {run['mode']}"
 
 
+#: phase key in `phases_ms` -> its name in the table
+PHASE_NAMES = {
+    "data_load": "load",
+    "strategy_init": "init",
+    "backtest": "loop",
+    "metrics": "metrics",
+    "write": "write",
+    "outside_engine": "outside the engine",
+}
+
+
 def _run_details(run: dict[str, Any]) -> list[str]:
     return [
         f"{count(run['bars'])} bars",
         f"loop {run['loop_bars_per_s'] / 1e6:.1f} M bars/s",
         f"peak RSS {run['peak_rss_mb']:.0f} MB",
         f"{count(run['trades'])} trades",
+        "phases " + ", ".join(f"{name} {millis(run['phases_ms'][key])}" for key, name in PHASE_NAMES.items()),
     ]
 
 

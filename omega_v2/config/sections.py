@@ -151,8 +151,13 @@ class TradeManagement(Section):
 class Observability(Section):
     """Profiling switch and sampling frequency."""
 
-    profiling_mode: Bool = Field(False, description="per-bar/event spans and the profiling/ artefacts")
-    profiling_frequency_hz: Int = Field(199, ge=1, le=1000, description="CPU profile samples per second")
+    profiling_mode: Bool = Field(False, description="bar timings, CPU profile and the other profiling/ artefacts")
+    profiling_frequency_hz: Int = Field(
+        199,
+        ge=1,
+        le=1000,
+        description="CPU profile samples per CPU second asked for; the kernel tick caps it (docs/observability.md)",
+    )
 
 
 class Outputs(Section):

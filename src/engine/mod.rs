@@ -11,10 +11,14 @@
 mod gates;
 mod ledger;
 mod observer;
+mod profile;
 mod setup;
 
 pub use gates::{Blocked, EntryGates};
 pub use observer::{Fill, Observer, Unobserved};
+pub use profile::{
+    BarTimeSummary, BarTimes, DetailSpans, LoopProfiling, BAR_SAMPLE_EVERY, DETAIL_SAMPLE_EVERY, SPAN_TARGET,
+};
 pub use setup::{pip_buffer_factor, EngineSetup, QuoteConversion};
 
 use serde::Serialize;
@@ -60,6 +64,8 @@ pub struct EngineOutput {
     pub balance: Vec<f64>,
     pub counters: Counters,
     pub stop_out: Option<StopOut>,
+    /// Profiling mode: the durations of the timed bars.
+    pub bar_times: Option<BarTimes>,
 }
 
 /// The bar at whose close equity fell to `account.stop_out_level` or below: the open position
@@ -94,6 +100,8 @@ struct Book<'a, O> {
     balance: f64,
     trades: Vec<Trade>,
     counters: Counters,
+    /// The current bar has a detail span: its fills and exits get one too.
+    event_spans: bool,
 }
 
 /// Runs `strategy` over the bars. `cancelled` is polled every few thousand bars.
@@ -126,10 +134,14 @@ pub fn run_observed<S: Strategy, O: Observer>(
         balance: setup.initial_balance,
         trades: Vec::new(),
         counters: Counters::default(),
+        event_spans: false,
     };
+    let profiling = setup.profiling;
+    let mut bar_times = profiling.bar_times.then(|| BarTimes::for_rows(rows));
     let mut stop_out = None;
     for t in setup.start_index..n {
-        if (t - setup.start_index).is_multiple_of(CANCEL_CHECK_BARS) {
+        let offset = t - setup.start_index;
+        if offset.is_multiple_of(CANCEL_CHECK_BARS) {
             if let Some(failure) = strategy.failure() {
                 return Err(failure);
             }
@@ -137,14 +149,23 @@ pub fn run_observed<S: Strategy, O: Observer>(
                 return Err(EngineError::cancelled());
             }
         }
-        let _bar = setup.profiling.then(|| tracing::debug_span!("bar", index = t).entered());
+        let (_bar, clock) = if profiling.is_off() {
+            (None, None)
+        } else {
+            let span = profiling.bar_span(offset, t);
+            book.event_spans = span.is_some();
+            (span, profiling.bar_clock(offset))
+        };
         book.step(&mut strategy, t);
         stop_out = book.stop_out(t);
+        if t == n - 1 && stop_out.is_none() {
+            book.close_at_close(t, ExitReason::EndOfData);
+        }
+        if let (Some(clock), Some(times)) = (clock, bar_times.as_mut()) {
+            times.record(clock);
+        }
         if stop_out.is_some() {
             break;
-        }
-        if t == n - 1 {
-            book.close_at_close(t, ExitReason::EndOfData);
         }
     }
     if let Some(failure) = strategy.failure() {
@@ -158,7 +179,8 @@ pub fn run_observed<S: Strategy, O: Observer>(
     // Exits happen in bar order, so trades are already sorted by exit time; keep it stable.
     book.trades.sort_by_key(|tr| tr.exit_time_ns);
     let (balance, equity) = book.ledger.columns(setup);
-    Ok((EngineOutput { trades: book.trades, equity, balance, counters: book.counters, stop_out }, book.observer))
+    let out = EngineOutput { trades: book.trades, equity, balance, counters: book.counters, stop_out, bar_times };
+    Ok((out, book.observer))
 }
 
 impl<O: Observer> Book<'_, O> {
@@ -320,7 +342,8 @@ impl<O: Observer> Book<'_, O> {
 
     /// Opens a position at `price` (before slippage) in bar `t`, or counts why it could not.
     fn open(&mut self, t: usize, signal: Signal, price: f64) {
-        let _span = self.setup.profiling.then(|| tracing::debug_span!("fill", bar = t).entered());
+        let _span =
+            self.event_spans.then(|| tracing::trace_span!(target: profile::SPAN_TARGET, "fill", bar = t).entered());
         self.counters.events_processed += 1;
         let setup = self.setup;
         let costs = &setup.costs;
@@ -378,7 +401,8 @@ impl<O: Observer> Book<'_, O> {
     fn close(&mut self, t: usize, price: f64, reason: ExitReason) {
         let Some(p) = self.position.take() else { return };
         let setup = self.setup;
-        let _span = setup.profiling.then(|| tracing::debug_span!("exit", bar = t).entered());
+        let _span =
+            self.event_spans.then(|| tracing::trace_span!(target: profile::SPAN_TARGET, "exit", bar = t).entered());
         let costs = &setup.costs;
         let fill = costs.exit_fill(p.direction, price, self.fills);
         self.fills += 1;

@@ -9,6 +9,7 @@ use crate::market::Bars;
 use crate::specs::{MarketSpecs, SymbolSpec};
 
 use super::gates::EntryGates;
+use super::profile::LoopProfiling;
 
 /// Converts PnL in quote currency into account currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +67,8 @@ pub struct EngineSetup<'a> {
     /// Equity at a bar close at or below this stops the account out.
     pub stop_out_level: f64,
     pub gates: EntryGates,
-    /// Per-bar and per-event spans (profiling mode only).
-    pub profiling: bool,
+    /// What profiling mode adds to the loop (bar times, detail spans); OFF otherwise.
+    pub profiling: LoopProfiling,
 }
 
 impl<'a> EngineSetup<'a> {
@@ -78,7 +79,7 @@ impl<'a> EngineSetup<'a> {
         bars: &'a Bars,
         start_index: usize,
         news_blackouts: Vec<(i64, i64)>,
-        profiling: bool,
+        profiling: LoopProfiling,
     ) -> Result<Self> {
         let spec = &specs.symbol;
         Ok(Self {

@@ -23,9 +23,9 @@
 //!   exists, and carries the context, at every level but OFF.
 //! * Phase spans: closing a span below the root writes a `close` record with `duration_ns` and
 //!   `duration_ms` (creation to close) when the run has `phase_spans` and its filter enables
-//!   the span's level and target. Per-bar DEBUG spans of profiling mode therefore exist (see
-//!   [`RunLogGuard::enable_profiling_spans`]) without being written, unless `RUST_LOG` asks
-//!   for DEBUG on their target.
+//!   the span's level and target. The sampled per-bar TRACE spans of a profiled run that
+//!   exports a trace therefore exist (see [`RunLogGuard::enable_detail_spans`]) without being
+//!   written, unless `RUST_LOG` asks for TRACE on their target.
 //! * Threads: the current span is thread-local. Work on other threads must enter the run's
 //!   span ([`spawn_in_run`], [`in_current_span`]); events of a thread that does not are never
 //!   written to any run file.
@@ -146,10 +146,24 @@ impl RunLogGuard {
         self.sink.json_path()
     }
 
-    /// Profiling mode: make DEBUG spans (per bar, per event) exist for this run even when its
-    /// filter writes nothing below INFO. DEBUG events still go through the run's filter.
-    pub fn enable_profiling_spans(&self) {
-        self.sink.enable_profiling_spans();
+    /// Whether this run's log filter writes records of `level` for `target`.
+    pub fn writes(&self, target: &str, level: tracing::Level) -> bool {
+        self.sink.writes(target, &level)
+    }
+
+    /// Whether this run's spans are also sent as an OpenTelemetry trace.
+    pub fn exports_trace(&self) -> bool {
+        #[cfg(feature = "otel")]
+        return self.trace.is_some();
+        #[cfg(not(feature = "otel"))]
+        false
+    }
+
+    /// Make TRACE spans (the loop's sampled per-bar spans for the trace export) exist for this
+    /// run even when its filter writes nothing below INFO. TRACE events still go through the
+    /// run's filter.
+    pub fn enable_detail_spans(&self) {
+        self.sink.enable_detail_spans();
         router::refresh_level();
     }
 }

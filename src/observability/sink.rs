@@ -18,9 +18,9 @@ pub(crate) struct RunSink {
     /// Cached `most_verbose(&filter)`.
     events_level: LevelFilter,
     phase_spans: bool,
-    /// Profiling mode: DEBUG spans (per bar / per event) must exist even when the filter does
-    /// not write DEBUG records.
-    profiling_spans: AtomicBool,
+    /// Profiling mode with trace export: the loop's sampled TRACE spans must exist even when
+    /// the filter does not write TRACE records.
+    detail_spans: AtomicBool,
     to_stdout: bool,
     text: LogFile,
     json: LogFile,
@@ -41,7 +41,7 @@ impl RunSink {
             events_level: most_verbose(&filter),
             filter,
             phase_spans: opts.phase_spans,
-            profiling_spans: AtomicBool::new(false),
+            detail_spans: AtomicBool::new(false),
             to_stdout: opts.to_stdout,
             text: LogFile::create(opts.text_log.clone())?,
             json: LogFile::create(opts.json_log.clone())?,
@@ -59,11 +59,16 @@ impl RunSink {
 
     /// Whether this run writes records of `meta`'s target and level.
     pub fn enabled(&self, meta: &Metadata<'_>) -> bool {
-        self.filter.would_enable(meta.target(), meta.level())
+        self.writes(meta.target(), meta.level())
     }
 
-    /// Whether closing a (non-root) span of `meta` produces a `close` record. Per-bar DEBUG
-    /// spans of profiling mode only do when the run's filter asks for DEBUG on their target.
+    /// Whether this run writes records of `level` for `target`.
+    pub fn writes(&self, target: &str, level: &Level) -> bool {
+        self.filter.would_enable(target, level)
+    }
+
+    /// Whether closing a (non-root) span of `meta` produces a `close` record. Per-bar TRACE
+    /// spans of profiling mode only do when the run's filter asks for TRACE on their target.
     pub fn records_close(&self, meta: &Metadata<'_>) -> bool {
         self.phase_spans && self.enabled(meta)
     }
@@ -71,15 +76,15 @@ impl RunSink {
     /// The most verbose level this run needs callsites to have (its share of the global
     /// `max_level_hint`). The root span is ERROR, so any level but OFF keeps it alive.
     pub fn level_hint(&self) -> LevelFilter {
-        if self.profiling_spans.load(Ordering::Relaxed) {
-            self.events_level.max(LevelFilter::DEBUG)
+        if self.detail_spans.load(Ordering::Relaxed) {
+            self.events_level.max(LevelFilter::TRACE)
         } else {
             self.events_level
         }
     }
 
-    pub fn enable_profiling_spans(&self) {
-        self.profiling_spans.store(true, Ordering::Relaxed);
+    pub fn enable_detail_spans(&self) {
+        self.detail_spans.store(true, Ordering::Relaxed);
     }
 
     /// Appends one record (both lines end with `\n`). WARN and ERROR records are flushed at

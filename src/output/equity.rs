@@ -28,6 +28,7 @@ pub fn write_equity<W: Write>(
 ) -> io::Result<()> {
     w.write_all(HEADER.as_bytes())?;
     let mut floats = zmij::Buffer::new();
+    let mut cells: [FloatCell; 4] = Default::default();
     let mut ints = itoa::Buffer::new();
     let mut stamp = DayCachedIso::default();
     for (i, (hwm, dd)) in drawdowns(equity, initial_balance).enumerate() {
@@ -37,45 +38,64 @@ pub fn write_equity<W: Write>(
         if daily && time_ns.get(i + 1).is_some_and(|&next| day_of(next) == day_of(time_ns[i])) {
             continue;
         }
-        w.write_all(stamp.format(time_ns[i]).as_bytes())?;
+        w.write_all(stamp.format(time_ns[i]))?;
         w.write_all(b",")?;
         w.write_all(ints.format(time_ns[i]).as_bytes())?;
         let ratio = if hwm > 0.0 { dd / hwm } else { 0.0 };
-        for x in [equity[i], balance[i], ratio, hwm] {
+        for (cell, x) in cells.iter_mut().zip([equity[i], balance[i], ratio, hwm]) {
             w.write_all(b",")?;
-            w.write_all(floats.format(x).as_bytes())?;
+            w.write_all(cell.format(x, &mut floats))?;
         }
         w.write_all(b"\n")?;
     }
     Ok(())
 }
 
+/// A float column's last value and its text. Rows repeat most values (the balance between
+/// fills, the high water between new highs, all four while flat or after a stop-out), so a
+/// value with the same bits as the row before is copied instead of formatted again.
+#[derive(Default)]
+struct FloatCell {
+    bits: Option<u64>,
+    text: Vec<u8>,
+}
+
+impl FloatCell {
+    fn format(&mut self, x: f64, buf: &mut zmij::Buffer) -> &[u8] {
+        if self.bits != Some(x.to_bits()) {
+            self.bits = Some(x.to_bits());
+            self.text.clear();
+            self.text.extend_from_slice(buf.format(x).as_bytes());
+        }
+        &self.text
+    }
+}
+
 /// ISO-8601 formatting that reuses the date part while the day does not change.
 #[derive(Default)]
 struct DayCachedIso {
     day: Option<i64>,
-    text: String,
+    text: Vec<u8>,
 }
 
 impl DayCachedIso {
-    fn format(&mut self, ns: i64) -> &str {
+    fn format(&mut self, ns: i64) -> &[u8] {
         let day = ns.div_euclid(NANOS_PER_DAY);
         let rem = ns.rem_euclid(NANOS_PER_DAY);
         if self.day != Some(day) || rem % 1_000_000_000 != 0 {
-            self.text.clear();
-            write_iso(&mut self.text, ns);
+            let mut text = String::with_capacity(32);
+            write_iso(&mut text, ns);
+            self.text = text.into_bytes();
             self.day = (rem % 1_000_000_000 == 0).then_some(day);
             return &self.text;
         }
         // "YYYY-MM-DDTHH:MM:SSZ": rewrite the time digits in place.
         let secs = rem / 1_000_000_000;
         let digits = [secs / 3600, secs / 60 % 60, secs % 60];
-        let mut bytes = std::mem::take(&mut self.text).into_bytes();
         for (k, v) in digits.iter().enumerate() {
-            bytes[11 + 3 * k] = b'0' + (v / 10) as u8;
-            bytes[12 + 3 * k] = b'0' + (v % 10) as u8;
+            self.text[11 + 3 * k] = b'0' + (v / 10) as u8;
+            self.text[12 + 3 * k] = b'0' + (v % 10) as u8;
         }
-        self.text = String::from_utf8(bytes).expect("ASCII digits");
         &self.text
     }
 }
@@ -97,7 +117,15 @@ mod tests {
             base + NANOS_PER_DAY + 1,
             base + 3 * NANOS_PER_DAY + 3_723_000_000_000,
         ] {
-            assert_eq!(c.format(ns), format_iso(ns));
+            assert_eq!(c.format(ns), format_iso(ns).as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_cell_formats_anew_whenever_the_bits_change() {
+        let (mut cell, mut buf) = (FloatCell::default(), zmij::Buffer::new());
+        for x in [0.0, 0.0, -0.0, 1.5, 1.5, 0.1 + 0.2, f64::MIN_POSITIVE, 0.0] {
+            assert_eq!(cell.format(x, &mut buf), zmij::Buffer::new().format(x).as_bytes(), "{x:?}");
         }
     }
 

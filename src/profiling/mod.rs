@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use tracing::{info, warn};
 
-use crate::engine::Counters;
+use crate::engine::{BarTimeSummary, Counters};
 use crate::error::Result;
 use crate::output::{self, StagingDir};
 use crate::timing::PhaseTimings;
@@ -32,6 +32,8 @@ use rss::RssWindow;
 pub struct ProfilingInput<'a> {
     pub timings: &'a PhaseTimings,
     pub counters: &'a Counters,
+    /// The loop's timed bars; `None` when none was timed.
+    pub bar_times: Option<BarTimeSummary>,
 }
 
 /// Memory window and CPU profiler of one profiled run.

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::rss::RssReport;
 use super::ProfilingInput;
+use crate::engine::{BarTimeSummary, BAR_SAMPLE_EVERY};
 
 /// What became of the CPU profile.
 pub(crate) struct CpuSummary {
@@ -47,6 +48,7 @@ impl ProfilingJson {
         j.push("concurrent_runs", observed.concurrent_runs, "count", CONCURRENT_RUNS);
         j.duration("time_profiler_start", observed.start_ns, PROFILER_START);
         j.cpu(observed.cpu);
+        j.bar_times(input);
         j
     }
 
@@ -133,6 +135,43 @@ impl ProfilingJson {
         self.push("cpu_profile_frequency_hz", cpu.frequency_hz, "Hz", "Requested sampling frequency per CPU second (config observability.profiling_frequency_hz); the kernel tick caps the effective rate, so cpu_profile_samples is the real count");
     }
 }
+
+impl ProfilingJson {
+    fn bar_times(&mut self, input: &ProfilingInput) {
+        let b = input.bar_times.as_ref();
+        self.push("bar_time_sample_every", BAR_SAMPLE_EVERY, "count", "One traded bar in this many is timed (the first, then every this many-th): timing every bar would cost as much as the bar");
+        self.push(
+            "bar_time_samples",
+            b.map_or(0, |b| b.samples),
+            "count",
+            "Traded bars that were timed (0 when the loop timed none)",
+        );
+        let ns = |f: fn(&BarTimeSummary) -> u32| b.map(f);
+        for (key, value, what) in [
+            ("bar_time_p50_ns", ns(|b| b.p50_ns), "Median"),
+            ("bar_time_p90_ns", ns(|b| b.p90_ns), "90th percentile"),
+            ("bar_time_p99_ns", ns(|b| b.p99_ns), "99th percentile"),
+            ("bar_time_p999_ns", ns(|b| b.p999_ns), "99.9th percentile"),
+            ("bar_time_max_ns", ns(|b| b.max_ns), "Longest"),
+        ] {
+            self.push(
+                key,
+                value,
+                "ns",
+                format!("{what} of the timed bars' durations (nearest rank; {BAR_TIME}); null when no bar was timed"),
+            );
+        }
+        self.push(
+            "bar_time_mean_ns",
+            b.map(|b| round3(b.mean_ns)),
+            "ns",
+            format!("Mean of the timed bars' durations ({BAR_TIME}); null when no bar was timed"),
+        );
+        self.push("bar_time_clock_floor_ns", b.map(|b| b.clock_floor_ns), "ns", "Median of 64 back-to-back reads of the monotonic clock before the loop: what an empty bar would measure, included in every bar time; null when no bar was timed");
+    }
+}
+
+const BAR_TIME: &str = "one bar is every step of the loop for it: pending orders, exits, trade management, the strategy, the stop-out check; each includes bar_time_clock_floor_ns of clock reads";
 
 const PEAK_RSS: &str = "Peak resident set size during the run, measured as peak_rss_method says; includes the CPU profiler's own memory (rss_profiler_overhead_mb)";
 

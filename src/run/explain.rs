@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{market, preflight, RunInputs};
 use crate::config::RunConfig;
-use crate::engine::{self, EngineSetup};
+use crate::engine::{self, EngineSetup, LoopProfiling};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::explain::Explainer;
 use crate::strategy::{self, Strategy, StrategyVisitor};
@@ -24,7 +24,7 @@ fn tell(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -
     let cfg = RunConfig::from_json(config_json)?;
     let pre = preflight(&cfg)?;
     let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
-    let setup = market.setup(&cfg, false)?;
+    let setup = market.setup(&cfg, LoopProfiling::OFF)?;
     let input = market.strategy_input(&cfg, inputs.extras());
     strategy::with_strategy(&input, Tell { setup: &setup, trade })?
 }

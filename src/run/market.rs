@@ -5,7 +5,7 @@ use tracing::{info, warn};
 
 use crate::config::RunConfig;
 use crate::data::{self, DataSource, LoadRequest, LoadedData};
-use crate::engine::EngineSetup;
+use crate::engine::{EngineSetup, LoopProfiling};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Timeframe;
 use crate::specs::{MarketSpecs, SpecSource};
@@ -37,7 +37,7 @@ impl RunMarket {
     }
 
     /// The engine setup of `cfg` on these bars.
-    pub fn setup<'a>(&'a self, cfg: &RunConfig, profiling: bool) -> Result<EngineSetup<'a>> {
+    pub fn setup<'a>(&'a self, cfg: &RunConfig, profiling: LoopProfiling) -> Result<EngineSetup<'a>> {
         let bars = &self.loaded.bars;
         EngineSetup::new(cfg, &self.specs, bars, self.start_index, self.news_blackouts.clone(), profiling)
     }

@@ -23,7 +23,7 @@ use std::time::Instant;
 use tracing::{error, info, info_span, warn};
 
 use crate::config::RunConfig;
-use crate::engine::{self, EngineOutput, EngineSetup, QuoteConversion};
+use crate::engine::{self, DetailSpans, EngineOutput, EngineSetup, LoopProfiling, QuoteConversion};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::layout::RunPaths;
 use crate::metrics::{self, Metrics};
@@ -94,9 +94,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &
     crate::output::ensure_absent(&paths.run_dir)?;
     let guard = RunLogGuard::start(&log_ctx, &opts)?;
     let profiling = ctx.profile || cfg.observability.profiling_mode;
-    if profiling {
-        guard.enable_profiling_spans();
-    }
+    let loop_profiling = loop_profiling(profiling, &guard);
     let root = guard.root_span().clone();
     let _entered = root.enter();
     // The config is logged only as its hash plus allowlisted fields; symbol, strategy and
@@ -117,6 +115,7 @@ pub fn execute(config_json: &str, ctx: &RunContext, inputs: &RunInputs, hooks: &
         cancelled: &cancelled,
         started,
         profiling,
+        loop_profiling,
     };
     // A panic is a bug, but the run must still be marked failed in its own logs.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| phases.run(pre)))
@@ -141,6 +140,7 @@ struct Phases<'a> {
     cancelled: &'a dyn Fn() -> bool,
     started: Instant,
     profiling: bool,
+    loop_profiling: LoopProfiling,
 }
 
 impl Phases<'_> {
@@ -184,7 +184,8 @@ impl Phases<'_> {
         })?;
         timings.total_ns = elapsed_ns(self.started);
         if let Some(session) = profiler {
-            session.finish(&dir, &ProfilingInput { timings: &timings, counters: &out.counters })?;
+            let bar_times = out.bar_times.as_ref().and_then(engine::BarTimes::summary);
+            session.finish(&dir, &ProfilingInput { timings: &timings, counters: &out.counters, bar_times })?;
         }
         self.phase_done()?;
         let summary = self.summary(&market, out, timings, &metrics);
@@ -219,7 +220,7 @@ impl Phases<'_> {
     fn run_strategy(&self, market: &RunMarket) -> Result<(EngineOutput, u64, u64)> {
         let init_clock = Instant::now();
         let init_span = info_span!("strategy_init", component = "strategy", phase = "init").entered();
-        let setup = market.setup(self.cfg, self.profiling)?;
+        let setup = market.setup(self.cfg, self.loop_profiling)?;
         let input = market.strategy_input(self.cfg, self.inputs.extras());
         let visitor = LoopVisitor { setup: &setup, hooks: self.hooks, init_clock, init_span: Some(init_span) };
         strategy::with_strategy(&input, visitor)?
@@ -240,6 +241,23 @@ impl Phases<'_> {
             metrics: Headline::of(metrics),
         }
     }
+}
+
+/// What profiling mode adds to this run's loop: bar times, and detail spans for every bar when
+/// the run's log writes them (TRACE) or for a sample of bars when its trace is exported.
+fn loop_profiling(profiling: bool, guard: &RunLogGuard) -> LoopProfiling {
+    if !profiling {
+        return LoopProfiling::OFF;
+    }
+    let spans = if guard.writes(engine::SPAN_TARGET, tracing::Level::TRACE) {
+        DetailSpans::Every
+    } else if guard.exports_trace() {
+        guard.enable_detail_spans();
+        DetailSpans::Sampled
+    } else {
+        DetailSpans::None
+    };
+    LoopProfiling { bar_times: true, spans }
 }
 
 fn log_metrics(m: &Metrics) {

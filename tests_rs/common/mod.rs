@@ -16,7 +16,7 @@
 
 use omega_v2::config::RunConfig;
 use omega_v2::domain::{Action, Direction, OrderKind, Signal, Sizing};
-use omega_v2::engine::{self, EngineOutput, EngineSetup};
+use omega_v2::engine::{self, EngineOutput, EngineSetup, LoopProfiling};
 use omega_v2::error::Result;
 use omega_v2::execution::{ExitReason, Trade};
 use omega_v2::market::{Bars, Ohlc};
@@ -155,7 +155,7 @@ pub fn specs_with_costs(fee_per_lot: f64, slippage_pips: f64, jitter_pips: f64) 
 
 /// The setup of `cfg` over `bars`, trading from bar 0, no news blackouts, no profiling.
 pub fn setup_of<'a>(cfg: &RunConfig, specs: &MarketSpecs, bars: &'a Bars) -> EngineSetup<'a> {
-    EngineSetup::new(cfg, specs, bars, 0, Vec::new(), false).unwrap()
+    EngineSetup::new(cfg, specs, bars, 0, Vec::new(), LoopProfiling::OFF).unwrap()
 }
 
 /// The setup of the conventions plus `overrides`.

@@ -14,7 +14,8 @@ from omega_v2.errors import Code
 class StrategyParameters(BaseModel):
     """Base of the per-strategy parameter models; an unknown parameter name is an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    # Built on first use: a run validates the parameters of one strategy only.
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, defer_build=True)
     strategy_name: ClassVar[str] = ""
 
     @model_validator(mode="before")

@@ -14,7 +14,7 @@ from omega_v2.config.types import rule
 class PythonStrategyParameters(StrategyParameters):
     """Free-form: whatever the strategy class passed as `strategy=` expects."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True, defer_build=True)
     strategy_name: ClassVar[str] = "python"
 
     @model_validator(mode="before")

@@ -2,10 +2,13 @@
 //! pipeline (its `tracing-opentelemetry` layer). Which spans are a run's trace:
 //!
 //! * its root: the first span carrying the `run_id` of a run with export on;
-//! * every span whose parent is in the trace, except that profiling mode's per-bar and
-//!   per-event spans (DEBUG/TRACE) directly below a phase span are sampled 1 in
-//!   [`DETAIL_SAMPLE_EVERY`](super::pipeline::DETAIL_SAMPLE_EVERY); a sampled one keeps all
-//!   spans inside it;
+//! * every span whose parent is in the trace, except that profiling mode's per-bar spans
+//!   (DEBUG/TRACE) directly below a phase span are exported only when the loop marked them as
+//!   sampled (a [`SAMPLED_FIELD`] on the callsite: one bar in
+//!   [`DETAIL_SAMPLE_EVERY`](super::DETAIL_SAMPLE_EVERY), at most
+//!   [`MAX_DETAIL_SPANS`](super::MAX_DETAIL_SPANS) per run); a sampled one keeps all spans
+//!   inside it. The loop samples because it knows the bar indices, and because spans it never
+//!   opens cost nothing;
 //! * its WARN and ERROR events, as events of their span (ERROR marks the span failed).
 //!
 //! With no run exporting, every callback returns after one atomic load, and the layer asks for
@@ -26,6 +29,7 @@ use tracing_subscriber::registry::SpanRef;
 use tracing_subscriber::Registry;
 
 use super::pipeline::RunPipeline;
+use super::SAMPLED_FIELD;
 
 /// Runs with export on, by `run_id`.
 static RUNS: RwLock<BTreeMap<String, Arc<RunPipeline>>> = RwLock::new(BTreeMap::new());
@@ -61,6 +65,11 @@ fn is_detail(meta: &Metadata<'_>) -> bool {
     *meta.level() > Level::INFO
 }
 
+/// A detail span the loop picked for export (a static property of its callsite).
+fn is_sampled(meta: &Metadata<'_>) -> bool {
+    meta.fields().field(SAMPLED_FIELD).is_some()
+}
+
 /// The routing layer; see the module docs.
 pub struct OtelBridge;
 
@@ -81,7 +90,7 @@ impl OtelBridge {
         let ext = parent.extensions();
         let Some(parent) = ext.get::<Exported>() else { return Self::root(attrs) };
         let detail = is_detail(meta);
-        if detail && !parent.detail && !parent.run.sample_detail() {
+        if detail && !parent.detail && !(is_sampled(meta) && parent.run.admit_detail()) {
             return None;
         }
         Some(Exported { run: Arc::clone(&parent.run), detail: parent.detail || detail })

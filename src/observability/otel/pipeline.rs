@@ -19,14 +19,8 @@ use super::bridge;
 use super::filter::retain_exported;
 use super::switch::TraceExport;
 use super::transport::{Destination, ExportFailure};
+use super::MAX_DETAIL_SPANS;
 use crate::error::Result;
-
-/// Profiling mode's per-bar and per-event spans directly below a phase span are exported 1 in
-/// this many per run (the first, the 1001st, ...), each with all spans inside it.
-pub const DETAIL_SAMPLE_EVERY: u64 = 1000;
-/// At most this many sampled spans per run (one per 1000 bars up to 10 million bars), so the
-/// buffer and the one export request stay bounded however long the run.
-pub const MAX_DETAIL_SPANS: u64 = 10_000;
 
 const SERVICE_NAME: &str = "omega-v2";
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -35,7 +29,7 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct RunPipeline {
     pub layer: OpenTelemetryLayer<Registry, SdkTracer>,
     root_claimed: AtomicBool,
-    details_seen: AtomicU64,
+    details_admitted: AtomicU64,
     spans: Arc<SpanBuffer>,
 }
 
@@ -45,10 +39,9 @@ impl RunPipeline {
         !self.root_claimed.swap(true, Ordering::Relaxed)
     }
 
-    /// Whether the next per-bar/per-event span below a phase span is exported.
-    pub fn sample_detail(&self) -> bool {
-        let n = self.details_seen.fetch_add(1, Ordering::Relaxed);
-        n.is_multiple_of(DETAIL_SAMPLE_EVERY) && n / DETAIL_SAMPLE_EVERY < MAX_DETAIL_SPANS
+    /// Whether the next sampled span below a phase span still fits into the run's trace.
+    pub fn admit_detail(&self) -> bool {
+        self.details_admitted.fetch_add(1, Ordering::Relaxed) < MAX_DETAIL_SPANS
     }
 }
 
@@ -85,7 +78,7 @@ impl RunTrace {
         let pipeline = Arc::new(RunPipeline {
             layer,
             root_claimed: AtomicBool::new(false),
-            details_seen: AtomicU64::new(0),
+            details_admitted: AtomicU64::new(0),
             spans,
         });
         bridge::activate(run_id, Arc::clone(&pipeline));

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use tracing::{debug_span, info_span, warn, Level};
+use tracing::{info_span, trace_span, warn, Level};
 
 use super::{TraceExport, DETAIL_SAMPLE_EVERY};
 use crate::observability::{RunLogContext, RunLogGuard, RunLogOptions};
@@ -96,18 +96,24 @@ fn a_prod_run_is_one_trace_with_allowlisted_attributes_only() {
 }
 
 #[test]
-fn per_bar_spans_are_sampled_with_everything_inside_them() {
+fn only_per_bar_spans_marked_as_sampled_are_exported_with_everything_inside_them() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("traces.jsonl");
     let guard = start(dir.path(), "otel-profiling", Level::INFO, to_file(&file));
-    guard.enable_profiling_spans();
+    assert!(guard.exports_trace());
+    guard.enable_detail_spans();
     let bars = 2 * DETAIL_SAMPLE_EVERY + 1;
     {
         let _root = guard.root_span().enter();
         let _phase = info_span!("backtest_loop", component = "execution", phase = "loop").entered();
+        // As the loop does when its log writes TRACE: every bar has a span, the sample is marked.
         for index in 0..bars {
-            let _bar = debug_span!("bar", index).entered();
-            let _fill = debug_span!("fill", bar = index).entered();
+            let _bar = if index % DETAIL_SAMPLE_EVERY == 0 {
+                trace_span!("bar", index, sampled = tracing::field::Empty).entered()
+            } else {
+                trace_span!("bar", index).entered()
+            };
+            let _fill = trace_span!("fill", bar = index).entered();
         }
     }
     drop(guard);
@@ -120,6 +126,11 @@ fn per_bar_spans_are_sampled_with_everything_inside_them() {
         .collect();
     // The first bar and every DETAIL_SAMPLE_EVERY-th after it, each with its fill.
     assert_eq!(sampled, [0, DETAIL_SAMPLE_EVERY, 2 * DETAIL_SAMPLE_EVERY]);
+    // The marker is a field without a value: no attribute, nothing dropped for it.
+    for bar in named(&spans, "bar") {
+        assert_eq!(attribute_keys(bar), ["busy_ns", "idle_ns", "index"]);
+        assert!(bar["droppedAttributesCount"].as_u64().unwrap_or(0) == 0, "{bar}");
+    }
     let fills = named(&spans, "fill");
     assert_eq!(fills.len(), 3);
     for fill in fills {
