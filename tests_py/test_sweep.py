@@ -25,9 +25,10 @@ def test_expand_grid_sets_dotted_paths_without_touching_the_base() -> None:
 @pytest.mark.parametrize("executor", [None, "threads"])
 def test_sweep_runs_every_point_and_ranks_them(tmp_path: Path, executor: str | None) -> None:
     pool = ThreadPoolExecutor(2) if executor else None
-    table = sweep(None, GRID, executor=pool, var_dir=tmp_path / "var", progress=False)
+    result = sweep(None, GRID, executor=pool, var_dir=tmp_path / "var", progress=False)
     if pool:
         pool.shutdown()
+    table = result.summary
     assert len(table) == 4 and set(table["status"]) == {"success"}
     assert table["run_id"].is_unique
     profits = list(table["profit_net"])
@@ -40,7 +41,7 @@ def test_sweep_runs_every_point_and_ranks_them(tmp_path: Path, executor: str | N
     direct = omega_v2.run(config, data_root=omega_v2.paths.EXAMPLE_DATA_ROOT, var_dir=tmp_path / "direct")
     assert direct.metrics["profit_net"] == best["profit_net"]
     assert (Path(best["run_dir"]) / "trades.json").read_bytes() == (direct.run_dir / "trades.json").read_bytes()
-    assert len(list((tmp_path / "var" / "results" / "sweeps").glob("*.csv"))) == 1
+    assert (result.directory / "summary.csv").read_text(encoding="utf-8").count("\n") == 1 + len(table)
 
 
 def test_a_bad_grid_value_fails_before_any_run(tmp_path: Path) -> None:
