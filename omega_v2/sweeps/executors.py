@@ -55,7 +55,12 @@ class LocalPool(Backend):
 
     def __init__(self, max_workers: int, inputs: Inputs) -> None:
         super().__init__()
-        context = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
+        forking = "fork" in multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork") if forking else None
+        if forking:
+            from omega_v2.runner import _git_info
+
+            _git_info()  # looked up once per process: once here, not once in each forked worker
         self.pool = concurrent.futures.ProcessPoolExecutor(
             max_workers, mp_context=context, initializer=install_inputs, initargs=(inputs,)
         )

@@ -30,6 +30,8 @@ from omega_v2.errors import OmegaError, RunCancelled
 from omega_v2.paths import EXAMPLE_DATA_ROOT
 
 DIRECT, SHIP, UPLOAD = "direct", "ship", "upload"
+#: The engine's phases, recorded per point in the store (`phases_ms`).
+PHASES = ("data_load", "strategy_init", "backtest", "metrics", "write")
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def _succeeded(result: Any) -> dict[str, Any]:
         "transient": False,
         "metrics": result.metrics,
         "engine_ms": result.summary.timings.total_ns / 1e6,
+        "phases_ms": {phase: getattr(result.summary.timings, f"{phase}_ns") / 1e6 for phase in PHASES},
         # What the store keys and checks a reused point by (the run's own record).
         "record": {
             "config_hash": meta["config"]["hash"],
