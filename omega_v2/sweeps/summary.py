@@ -71,7 +71,7 @@ def frame(rows: list[dict[str, Any]], params: list[str], ranking: Ranking) -> An
     return table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SweepResult:
     """What :func:`omega_v2.sweep` returns: the ranked `summary` (a pandas DataFrame with one row
     per point: the grid parameters, `status` (success, reused or failed), `run_id`, `error`,

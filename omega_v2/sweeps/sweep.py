@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from omega_v2.sweeps.store import Reuse, Runs, SweepStore, is_url, local_path
 from omega_v2.sweeps.summary import Ranking, SweepResult
 
 _log = logging.getLogger("omega_v2.sweeps")
+#: Runs brought home as bytes that are written into the var dir at once.
+COMMIT_THREADS = 4
 
 
 def sweep(
@@ -185,6 +189,7 @@ class _Sweep:
     ) -> None:
         self.points, self.params, self.keys, self.settings, self.store = points, params, keys, settings, store
         self.rows: list[dict[str, Any] | None] = [None] * len(points)
+        self._lock = threading.Lock()  # commit threads finish points too
 
     def run(self) -> list[dict[str, Any]]:
         todo = self._reuse()
@@ -223,16 +228,28 @@ class _Sweep:
         backend = executors.backend(s.executor, max_workers=s.max_workers, tasks=len(todo), inputs=s.inputs)
         mode, target, location = self._delivery(backend)
         cancel = True
-        try:
-            futures = {backend.submit(self._task(i, mode, target)): i for i in todo}
-            for future in backend.as_completed(futures):
-                i = futures[future]
-                row = self._finish(i, future, location)
-                self.rows[i] = row
-                bar.update(row["status"])
-            cancel = False
-        finally:
-            backend.close(cancel=cancel)
+        # Runs that come home as bytes are committed on threads (fsync releases the GIL), so the
+        # client's disk does not take the runs one at a time while workers wait on it.
+        with ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="omega_v2-commit") as committer:
+            commits = []
+            try:
+                futures = {backend.submit(self._task(i, mode, target)): i for i in todo}
+                for future in backend.as_completed(futures):
+                    i = futures[future]
+                    try:
+                        outcome = future.result()
+                    except Exception as e:  # the worker died or the task could not run: not the point's doing
+                        outcome = _lost(f"{type(e).__name__}: {e}")
+                    bundle = outcome.pop("bundle", None)
+                    if bundle is None:
+                        self._finish(i, outcome, location, bar)
+                    else:
+                        commits.append(committer.submit(self._commit, i, outcome, bundle, location, bar))
+                cancel = False
+            finally:
+                backend.close(cancel=cancel)
+            for commit in commits:
+                commit.result()  # a failure other than the var dir's own (a bug) must not vanish
 
     def _delivery(self, backend: executors.Backend) -> tuple[str, str | None, str]:
         """(task mode, its target, where the runs end up)."""
@@ -249,25 +266,26 @@ class _Sweep:
         s = self.settings
         return tasks.Task(i, self.points[i].config, s.data_root, s.example_data, mode, target)
 
-    def _finish(self, i: int, future: Any, location: str) -> dict[str, Any]:
-        """The row of a finished task; recorded in the store unless it says nothing about the
-        point (cancelled, a lost worker, a client-side write failure)."""
+    def _commit(self, i: int, outcome: dict[str, Any], bundle: transfer.Bundle, location: str, bar: Any) -> None:
+        """Writes a run that came home as bytes into the var dir, then finishes its point."""
         try:
-            outcome = future.result()
-        except Exception as e:  # the worker died or the task could not run: not the point's doing
-            return _row(self.points[i].params, _lost(f"{type(e).__name__}: {e}"), location)
-        bundle = outcome.pop("bundle", None)
-        if bundle is not None:
-            try:
-                committed = transfer.commit(bundle, self.settings.var)
-            except OutputError as e:
-                return _row(self.points[i].params, _lost(f"{e.code}: {e}", outcome["run_id"]), location)
+            committed = transfer.commit(bundle, self.settings.var)
+        except OutputError as e:
+            outcome = _lost(f"{e.code}: {e}", outcome["run_id"])
+        else:
             if committed is None and outcome["status"] == "success":
-                lost = _lost("the run's directory did not come back", outcome["run_id"])
-                return _row(self.points[i].params, lost, location)
-        if not outcome["transient"]:
-            self.store.append({"key": self.keys[i], "params": self.points[i].params, "location": location, **outcome})
-        return _row(self.points[i].params, outcome, location)
+                outcome = _lost("the run's directory did not come back", outcome["run_id"])
+        self._finish(i, outcome, location, bar)
+
+    def _finish(self, i: int, outcome: dict[str, Any], location: str, bar: Any) -> None:
+        """Records a finished point in the store, unless its outcome says nothing about the
+        point (cancelled, a lost worker, a client-side write failure), and shows it."""
+        with self._lock:
+            if not outcome["transient"]:
+                entry = {"key": self.keys[i], "params": self.points[i].params, "location": location, **outcome}
+                self.store.append(entry)
+            self.rows[i] = _row(self.points[i].params, outcome, location)
+            bar.update(outcome["status"])
 
 
 def _reused(status: str) -> str:

@@ -93,7 +93,7 @@ def days(value: Any, name: str) -> int:
     return count
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class WalkForwardResult:
     """What :func:`omega_v2.walk_forward` returns.
 
