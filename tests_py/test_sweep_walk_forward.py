@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import omega_v2 as om
-from omega_v2.sweeps.walk_forward import windows
+from omega_v2.sweeps.walkforward import windows
 
 GRID = {"strategy_parameters.z_score_long": [-2.0, -2.5], "strategy_parameters.z_score_short": [2.0, 2.5]}
 # 2025-01-06 (a Monday) .. 2025-01-31: train 7 days, test the 5 weekdays after, step a week.

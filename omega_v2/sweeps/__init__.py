@@ -6,12 +6,12 @@ pool or a Dask cluster, resumable, with each run's artefacts and logs brought ho
 * `tasks`: one point's run on a worker; `executors`: where tasks run, inputs shipped once;
 * `transfer`: a run's files from a worker into a var dir or an fsspec store, atomically;
 * `store`: the store of finished points; `summary`: the ranked summary;
-* `sweep`: the orchestration; `walk_forward`: train/test windows built on it.
+* `orchestrate`: the sweep call (reuse, run, record); `walkforward`: train/test windows on it.
 """
 
 from omega_v2.sweeps.grid import expand_grid
+from omega_v2.sweeps.orchestrate import sweep
 from omega_v2.sweeps.summary import SweepResult
-from omega_v2.sweeps.sweep import sweep
-from omega_v2.sweeps.walk_forward import WalkForwardResult, walk_forward
+from omega_v2.sweeps.walkforward import WalkForwardResult, walk_forward
 
 __all__ = ["SweepResult", "WalkForwardResult", "expand_grid", "sweep", "walk_forward"]

@@ -30,12 +30,16 @@ class Backend:
     shares_disk = False
 
     def __init__(self) -> None:
-        self.futures: list[Any] = []
+        self.futures: set[Any] = set()
 
     def submit(self, task: Task) -> Any:
         future = self._submit(task)
-        self.futures.append(future)
+        self.futures.add(future)
         return future
+
+    def done(self, future: Any) -> None:
+        """Drops a finished future: a Dask worker keeps a result while the client refers to it."""
+        self.futures.discard(future)
 
     def _submit(self, task: Task) -> Any:
         raise NotImplementedError

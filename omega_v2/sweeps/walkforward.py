@@ -23,9 +23,9 @@ from omega_v2.errors import Code, ConfigError
 from omega_v2.runner import config_or_example
 from omega_v2.sweeps import grid as grids
 from omega_v2.sweeps import summary
+from omega_v2.sweeps.orchestrate import Settings, run_points
 from omega_v2.sweeps.store import read_run_file
 from omega_v2.sweeps.summary import SweepResult
-from omega_v2.sweeps.sweep import Settings, run_points
 
 DATES = ("start_date", "end_date")
 _DURATION = re.compile(r"\s*(\d+)\s*([DW])\s*", re.IGNORECASE)

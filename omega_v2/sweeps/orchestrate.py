@@ -235,11 +235,12 @@ class _Sweep:
             try:
                 futures = {backend.submit(self._task(i, mode, target)): i for i in todo}
                 for future in backend.as_completed(futures):
-                    i = futures[future]
+                    i = futures.pop(future)
                     try:
                         outcome = future.result()
                     except Exception as e:  # the worker died or the task could not run: not the point's doing
                         outcome = _lost(f"{type(e).__name__}: {e}")
+                    backend.done(future)
                     bundle = outcome.pop("bundle", None)
                     if bundle is None:
                         self._finish(i, outcome, location, bar)
