@@ -227,30 +227,24 @@ class _Sweep:
         s = self.settings
         backend = executors.backend(s.executor, max_workers=s.max_workers, tasks=len(todo), inputs=s.inputs)
         mode, target, location = self._delivery(backend)
-        cancel = True
+        futures: dict[Any, int] = {}
         # Runs that come home as bytes are committed on threads (fsync releases the GIL), so the
         # client's disk does not take the runs one at a time while workers wait on it.
         with ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="omega_v2-commit") as committer:
-            commits = []
+            taken = _Taken(self, backend, committer, location, bar)
+            interrupted = True
             try:
-                futures = {backend.submit(self._task(i, mode, target)): i for i in todo}
+                futures.update({backend.submit(self._task(i, mode, target)): i for i in todo})
                 for future in backend.as_completed(futures):
-                    i = futures.pop(future)
-                    try:
-                        outcome = future.result()
-                    except Exception as e:  # the worker died or the task could not run: not the point's doing
-                        outcome = _lost(f"{type(e).__name__}: {e}")
-                    backend.done(future)
-                    bundle = outcome.pop("bundle", None)
-                    if bundle is None:
-                        self._finish(i, outcome, location, bar)
-                    else:
-                        commits.append(committer.submit(self._commit, i, outcome, bundle, location, bar))
-                cancel = False
+                    taken(futures.pop(future), future)
+                interrupted = False
             finally:
-                backend.close(cancel=cancel)
-            for commit in commits:
-                commit.result()  # a failure other than the var dir's own (a bug) must not vanish
+                backend.close(cancel=interrupted)
+                if interrupted:  # Ctrl-C or an error here: keep what finished meanwhile
+                    for future, i in futures.items():
+                        if future.done() and not future.cancelled():
+                            taken(i, future)
+            taken.check()
 
     def _delivery(self, backend: executors.Backend) -> tuple[str, str | None, str]:
         """(task mode, its target, where the runs end up)."""
@@ -287,6 +281,31 @@ class _Sweep:
                 self.store.append(entry)
             self.rows[i] = _row(self.points[i].params, outcome, location)
             bar.update(outcome["status"])
+
+
+class _Taken:
+    """Takes each finished task: its row and store entry, or, for a run that came home as
+    bytes, a commit on the committer's threads that ends the same way."""
+
+    def __init__(self, sweep: _Sweep, backend: executors.Backend, committer: Any, location: str, bar: Any) -> None:
+        self.sweep, self.backend, self.committer, self.location, self.bar = sweep, backend, committer, location, bar
+        self.commits: list[Any] = []
+
+    def __call__(self, i: int, future: Any) -> None:
+        try:
+            outcome = future.result()
+        except Exception as e:  # the worker died or the task could not run: not the point's doing
+            outcome = _lost(f"{type(e).__name__}: {e}")
+        self.backend.done(future)
+        bundle = outcome.pop("bundle", None)
+        if bundle is None:
+            self.sweep._finish(i, outcome, self.location, self.bar)
+        else:
+            self.commits.append(self.committer.submit(self.sweep._commit, i, outcome, bundle, self.location, self.bar))
+
+    def check(self) -> None:
+        for commit in self.commits:
+            commit.result()  # a failure other than the var dir's own (a bug) must not vanish
 
 
 def _reused(status: str) -> str:
