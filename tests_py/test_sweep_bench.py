@@ -37,10 +37,20 @@ def _check_figures(figures: dict[str, Any], points: int, workers: int) -> None:
     assert 0 <= figures["machine_idle_share"] <= 1
 
 
+def test_the_machines_own_ceiling(report: tuple[dict[str, Any], Path]) -> None:
+    ceiling = report[0]["machine_scaling"]
+    assert ceiling["processes"] == WORKERS
+    assert ceiling["scaling"] == pytest.approx(WORKERS * ceiling["one_s"] / ceiling["together_s"], rel=1e-4)
+
+
 @pytest.mark.parametrize("mode", ["pool", "cluster"])
 def test_the_64_point_sweeps(report: tuple[dict[str, Any], Path], mode: str) -> None:
-    figures = report[0]["grid_64"][mode]
+    section = report[0]["grid_64"]
+    figures = section[mode]
     _check_figures(figures, 64, WORKERS)
+    _check_figures(section["sequential"], 64, 1)
+    speedup = section[f"{mode}_vs_sequential"]
+    assert speedup == pytest.approx(figures["runs_per_s"] / section["sequential"]["runs_per_s"], rel=1e-4)
     assert figures["statuses"] == {"success": 64, "reused": 0, "failed": 0}
     memory = figures["workers_rss_mb"]
     assert len(memory) == WORKERS and sum(w["runs"] for w in memory.values()) == 64

@@ -1,11 +1,14 @@
 """`sweeps`: parameter sweeps as users run them from Python, every measurement a fresh process
 (`omega_v2.bench.sweep_runs`), MRZ on seeded M1 data.
 
+* `machine_scaling`: the same pure-CPU loop in one process and in `WORKERS` processes at once,
+  the ceiling of any speedup on this machine at this moment (shared or virtual CPUs scale less
+  than their count).
 * `grid_64`: 64 points (z_score_long x z_score_short, 8 x 8) on the year with daily equity
-  (lean outputs, as a large sweep keeps them), on the local process pool and on a Dask
-  LocalCluster of single-threaded worker processes whose runs come home as bytes: runs per
-  second, the worker time per run beyond the engine's own, and each worker's resident memory
-  after its first, middle and last run (flat: no growth per run).
+  (lean outputs, as a large sweep keeps them), as a loop of `omega_v2.run`, on the local process
+  pool and on a Dask LocalCluster of single-threaded worker processes whose runs come home as
+  bytes: runs per second, the worker time per run beyond the engine's own, and each worker's
+  resident memory after its first, middle and last run (flat: no growth per run).
 * `eight_points`: 8 points on a quarter with the config's outputs (equity per bar), a loop of
   `omega_v2.run` against the sweep on the same number of workers: the speedup, and each engine
   phase's mean in both, which shows what two concurrent runs contend for; again with
@@ -21,6 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from omega_v2.bench import workload
+from omega_v2.bench.children import script
 from omega_v2.bench.context import Bench
 from omega_v2.bench.measure import json_output, measure
 from omega_v2.bench.stats import ratio
@@ -29,6 +33,8 @@ from omega_v2.sweeps.tasks import PHASES
 WORKERS = 2
 STRATEGY = "mrz"
 QUARTER_DAYS = 92
+# About 0.15 s of an integer loop per process.
+SPIN_ITERATIONS = 4_000_000
 LONG, SHORT = "strategy_parameters.z_score_long", "strategy_parameters.z_score_short"
 GRID_64 = {
     LONG: [-1.5, -1.75, -2.0, -2.25, -2.5, -2.75, -3.0, -3.25],
@@ -46,8 +52,10 @@ def section(bench: Bench) -> dict[str, Any]:
     quarter_config = _config(bench, quarter_span)
     grid_64 = {
         mode: _measure(bench, f"grid64-{mode}", mode, year_config, year.root, GRID_64, "daily")
-        for mode in ("pool", "cluster")
+        for mode in ("sequential", "pool", "cluster")
     }
+    loop_rate = grid_64["sequential"]["runs_per_s"]
+    speedups = {f"{mode}_vs_sequential": ratio(grid_64[mode]["runs_per_s"], loop_rate) for mode in ("pool", "cluster")}
     eight: dict[str, Any] = {}
     for equity in (None, "none"):
         label = "config_outputs" if equity is None else "equity_none"
@@ -59,7 +67,8 @@ def section(bench: Bench) -> dict[str, Any]:
     return {
         "workers": WORKERS,
         "strategy": workload.STRATEGIES[STRATEGY][0],
-        "grid_64": {"span": year_span.describe(), "equity": "daily", "grid": GRID_64, **grid_64},
+        "machine_scaling": _machine_scaling(bench),
+        "grid_64": {"span": year_span.describe(), "equity": "daily", "grid": GRID_64, **grid_64, **speedups},
         "eight_points": {
             "span": quarter_span.describe(),
             "data": quarter.describe(),
@@ -108,6 +117,16 @@ def _measure(
         return {**json_output(measured, name), "process_wall_s": measured.wall_s, "peak_rss_mb": measured.peak_rss_mb}
 
     return bench.repeated(name, once)
+
+
+def _machine_scaling(bench: Bench) -> dict[str, Any]:
+    """Pure-CPU work in one process and in WORKERS at once: the most any sweep can gain here."""
+
+    def once(i: int) -> dict[str, Any]:
+        cmd = [sys.executable, script("cpu_scaling"), str(WORKERS), str(SPIN_ITERATIONS)]
+        return json_output(measure(cmd, what="cpu scaling"), "cpu scaling")
+
+    return bench.repeated("cpu scaling", once, key="scaling")
 
 
 def _comparison(sequential: dict[str, Any], pool: dict[str, Any]) -> dict[str, Any]:
