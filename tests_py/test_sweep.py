@@ -1,5 +1,7 @@
 """Sweeps: grid expansion, any executor, own run per point, ranked summary."""
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,3 +50,12 @@ def test_a_bad_grid_value_fails_before_any_run(tmp_path: Path) -> None:
     with pytest.raises(omega_v2.ConfigError, match="z_score_long"):
         sweep(None, {"strategy_parameters.z_score_long": [1.0]}, var_dir=tmp_path / "var", progress=False)
     assert not (tmp_path / "var" / "results").exists()
+
+
+def test_sweeps_import_no_cluster_or_plot_library() -> None:
+    code = (
+        "import sys, omega_v2; omega_v2.sweep, omega_v2.walk_forward; "
+        "print(sorted(m for m in ('dask', 'distributed', 'fsspec', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
