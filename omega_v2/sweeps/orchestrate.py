@@ -169,7 +169,7 @@ def run_points(points: list[grids.Point], params: list[str], settings: Settings,
         }
     )
     try:
-        rows = _Sweep(points, params, keys, settings, store).run()
+        rows = _Sweep(points, keys, settings, store).run()
     finally:
         store.close()
     table = summary.frame(rows, params, settings.ranking)
@@ -184,10 +184,8 @@ def _rank_text(ranking: Ranking) -> str:
 class _Sweep:
     """One call's work: reuse what the store holds, run the rest, record each as it finishes."""
 
-    def __init__(
-        self, points: list[grids.Point], params: list[str], keys: list[str], settings: Settings, store: SweepStore
-    ) -> None:
-        self.points, self.params, self.keys, self.settings, self.store = points, params, keys, settings, store
+    def __init__(self, points: list[grids.Point], keys: list[str], settings: Settings, store: SweepStore) -> None:
+        self.points, self.keys, self.settings, self.store = points, keys, settings, store
         self.rows: list[dict[str, Any] | None] = [None] * len(points)
         self._lock = threading.Lock()  # commit threads finish points too
 
@@ -261,7 +259,7 @@ class _Sweep:
         s = self.settings
         return tasks.Task(i, self.points[i].config, s.data_root, s.example_data, mode, target)
 
-    def _commit(self, i: int, outcome: dict[str, Any], bundle: transfer.Bundle, location: str, bar: Any) -> None:
+    def commit(self, i: int, outcome: dict[str, Any], bundle: transfer.Bundle, location: str, bar: Any) -> None:
         """Writes a run that came home as bytes into the var dir, then finishes its point."""
         try:
             committed = transfer.commit(bundle, self.settings.var)
@@ -270,9 +268,9 @@ class _Sweep:
         else:
             if committed is None and outcome["status"] == "success":
                 outcome = _lost("the run's directory did not come back", outcome["run_id"])
-        self._finish(i, outcome, location, bar)
+        self.finish(i, outcome, location, bar)
 
-    def _finish(self, i: int, outcome: dict[str, Any], location: str, bar: Any) -> None:
+    def finish(self, i: int, outcome: dict[str, Any], location: str, bar: Any) -> None:
         """Records a finished point in the store, unless its outcome says nothing about the
         point (cancelled, a lost worker, a client-side write failure), and shows it."""
         with self._lock:
@@ -299,9 +297,9 @@ class _Taken:
         self.backend.done(future)
         bundle = outcome.pop("bundle", None)
         if bundle is None:
-            self.sweep._finish(i, outcome, self.location, self.bar)
+            self.sweep.finish(i, outcome, self.location, self.bar)
         else:
-            self.commits.append(self.committer.submit(self.sweep._commit, i, outcome, bundle, self.location, self.bar))
+            self.commits.append(self.committer.submit(self.sweep.commit, i, outcome, bundle, self.location, self.bar))
 
     def check(self) -> None:
         for commit in self.commits:

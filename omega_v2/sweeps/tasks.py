@@ -65,7 +65,8 @@ def _restore(arrays: bytes, strategy: Any) -> Inputs:
 
 @dataclass(frozen=True)
 class Task:
-    """One point to run: its normalised config and where its run goes."""
+    """One point to run: its config (seed as configured, hashed as the client hashed it) and where
+    its run goes."""
 
     index: int
     config: dict[str, Any]
