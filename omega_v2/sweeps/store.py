@@ -109,8 +109,9 @@ class SweepStore:
             os.fsync(f.fileno())
 
     def write_summary(self, frame: Any) -> Path:
+        """Atomic but not fsynced: the summary is rebuilt from `points.jsonl` by every call."""
         path = self.directory / SUMMARY
-        write_atomically(path, frame.to_csv(index=False).encode("utf-8"))
+        write_atomically(path, frame.to_csv(index=False).encode("utf-8"), durable=False)
         return path
 
 
@@ -126,12 +127,13 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) else str(value)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
     with open(tmp, "wb") as f:
         f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+        if durable:
+            f.flush()
+            os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
