@@ -49,7 +49,14 @@ def test_sweep_runs_every_point_and_ranks_them(tmp_path: Path, executor: str | N
 def test_a_bad_grid_value_fails_before_any_run(tmp_path: Path) -> None:
     with pytest.raises(omega_v2.ConfigError, match="z_score_long"):
         sweep(None, {"strategy_parameters.z_score_long": [1.0]}, var_dir=tmp_path / "var", progress=False)
-    assert not (tmp_path / "var" / "results").exists()
+    # A grid key naming no config field would make every point the same run.
+    with pytest.raises(omega_v2.ConfigError, match=r"unknown config key `outputs\.colour`"):
+        sweep(None, {"outputs.colour": ["red"]}, var_dir=tmp_path / "var", progress=False)
+    with pytest.raises(omega_v2.ConfigError, match="grid parameter `warmup_bars` has no values"):
+        sweep(None, {"warmup_bars": []}, var_dir=tmp_path / "var", progress=False)
+    with pytest.raises(omega_v2.ConfigError, match="max_workers must be a whole number"):
+        sweep(None, {"warmup_bars": [10]}, var_dir=tmp_path / "var", max_workers=0)
+    assert not (tmp_path / "var").exists()
 
 
 def test_sweeps_import_no_cluster_or_plot_library() -> None:

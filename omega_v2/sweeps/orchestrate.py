@@ -15,7 +15,7 @@ from typing import Any
 
 from omega_v2 import paths
 from omega_v2.config import LoadedConfig, load_config
-from omega_v2.errors import OutputError
+from omega_v2.errors import Code, ConfigError, OutputError
 from omega_v2.progress import SweepProgress
 from omega_v2.runner import config_or_example
 from omega_v2.sweeps import executors, identity, summary, tasks, transfer
@@ -112,6 +112,13 @@ class Settings:
     @classmethod
     def make(cls, loaded: LoadedConfig, **options: Any) -> Settings:
         ranking = Ranking.parse(options["rank_by"])
+        workers = options["max_workers"]
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ConfigError(
+                "max_workers must be a whole number >= 1 (or None: one per core)",
+                code=Code.CONFIG_INVALID,
+                context={"field": "max_workers"},
+            )
         inputs = _inputs(options["data"], options["signals"], options["strategy"])
         example = loaded.source == "example" and options["data_root"] is None
         market = inputs.market is not None
