@@ -1,7 +1,7 @@
 """One measured sweep in a fresh process, as a user runs it from Python:
-`python -m omega_v2.bench.sweep_runs SPEC.json` prints one JSON object.
+`python -m omega_v2.bench.sweep_runs JOB.json` prints one JSON object.
 
-SPEC: `mode` (`sequential`: a loop of `omega_v2.run`, the rate to beat; `pool`: `omega_v2.sweep`
+JOB: `mode` (`sequential`: a loop of `omega_v2.run`, the rate to beat; `pool`: `omega_v2.sweep`
 on its local process pool of `workers`; `cluster`: `omega_v2.sweep` on a Dask `LocalCluster` of
 `workers` single-threaded worker processes), `config` (a JSON file), `grid`, `data_root`,
 `var_dir`, `equity` (None keeps the config's outputs.equity) and `sweep_id`.
