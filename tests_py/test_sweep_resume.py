@@ -69,7 +69,10 @@ import omega_v2 as om
 
 class Sleepy(om.Strategy):
     def init(self, bars, params):
-        time.sleep(params["wait"])
+        self.wait = params["wait"]
+
+    def on_bar(self, t, position):
+        time.sleep(self.wait)
 """
 
 
@@ -77,16 +80,16 @@ class Sleepy(om.Strategy):
 def test_a_stopped_sweep_loses_only_the_point_in_flight(
     make_config: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stop: signal.Signals
 ) -> None:
-    """The sweep runs in a child process on one worker; its third point hangs (in the Python
-    strategy's init, where a Ctrl-C reaches user code first) and the whole process group gets
-    `stop` once the first two are recorded. The interrupted point is not recorded as failed."""
+    """The sweep runs in a child process on one worker; its third point takes seconds (2 ms a
+    bar) and the whole process group gets `stop` once the first two are recorded. The
+    interrupted point is not recorded as failed."""
     (tmp_path / "sleepy.py").write_text(SLEEPY, encoding="utf-8")
     var = tmp_path / "var"
     config = {**make_config(strategy_name="python", end_date="2025-01-17"), "strategy_parameters": {"wait": 0}}
     options = f"data_root={str(om.paths.EXAMPLE_DATA_ROOT)!r}, var_dir={str(var)!r}, sweep_id='killed', progress=False"
     script = (
         f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import omega_v2 as om, sleepy\n"
-        f"om.sweep({config!r}, {{'strategy_parameters.wait': [0, 0.001, 600]}}, strategy=sleepy.Sleepy, "
+        f"om.sweep({config!r}, {{'strategy_parameters.wait': [0, 1e-9, 0.002]}}, strategy=sleepy.Sleepy, "
         f"max_workers=1, {options})"
     )
     child = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
@@ -108,7 +111,7 @@ def test_a_stopped_sweep_loses_only_the_point_in_flight(
 
     resumed = sweep(
         config,
-        {"strategy_parameters.wait": [0, 0.001, 0.002]},
+        {"strategy_parameters.wait": [0, 1e-9, 2e-9]},
         strategy=sleepy.Sleepy,
         data_root=om.paths.EXAMPLE_DATA_ROOT,
         var_dir=var,
@@ -116,7 +119,7 @@ def test_a_stopped_sweep_loses_only_the_point_in_flight(
         progress=False,
     )
     statuses = resumed.summary.set_index("strategy_parameters.wait")["status"].to_dict()
-    assert statuses == {0: "reused", 0.001: "reused", 0.002: "success"}
+    assert statuses == {0: "reused", 1e-9: "reused", 2e-9: "success"}
     assert len(_run_dirs(var)) == 3
 
 

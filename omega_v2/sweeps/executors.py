@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from omega_v2.sweeps.tasks import Inputs, Task, install_inputs, run_installed, run_task
+
+#: After Ctrl-C, how long a local pool's running points get to stop before their workers are killed.
+STOP_GRACE_S = 10.0
 
 
 class Backend:
@@ -73,7 +77,24 @@ class LocalPool(Backend):
         return self.pool.submit(run_installed, task)
 
     def close(self, *, cancel: bool) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=cancel)
+        """On cancel (Ctrl-C reaches the workers too, and their runs stop at the engine's next
+        check), waits up to STOP_GRACE_S for the running points, then kills the workers still
+        busy: a Python strategy's own code can keep a run going. Their staging directories are
+        removed by the next run's start or `python -m omega_v2 clean`."""
+        if not cancel:
+            self.pool.shutdown(wait=True)
+            return
+        # The executor's own list of its processes (Python 3.14 adds terminate_workers()).
+        processes = list(getattr(self.pool, "_processes", {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + STOP_GRACE_S
+        try:
+            for process in processes:
+                process.join(max(0.0, deadline - time.monotonic()))
+        finally:
+            for process in processes:
+                if process.is_alive():
+                    process.kill()
 
 
 class Pooled(Backend):

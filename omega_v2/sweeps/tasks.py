@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -81,24 +80,14 @@ class Task:
 
 #: The inputs a local pool worker received at its start (see `install_inputs`).
 _INSTALLED = Inputs()
-#: Ctrl-Cs this worker process has seen (a local pool worker counts them, see `install_inputs`).
-_interrupts = 0
 
 
 def install_inputs(inputs: Inputs) -> None:
-    """Process pool initializer: keeps the sweep's inputs for every task of this worker, counts
-    Ctrl-C (then raises KeyboardInterrupt as Python's own handler does), and imports the runner
-    now rather than inside the first run's timing."""
+    """Process pool initializer: keeps the sweep's inputs for every task of this worker, and
+    imports the runner now rather than inside the first run's timing."""
     global _INSTALLED
     _INSTALLED = inputs
-    signal.signal(signal.SIGINT, _count_interrupt)
     import omega_v2.runner  # noqa: F401
-
-
-def _count_interrupt(signum: int, frame: Any) -> None:
-    global _interrupts
-    _interrupts += 1
-    raise KeyboardInterrupt
 
 
 def run_installed(task: Task) -> dict[str, Any]:
@@ -110,7 +99,7 @@ def run_task(task: Task, inputs: Inputs | None) -> dict[str, Any]:
     """Runs one point; returns its outcome (module level, so any executor can pickle it)."""
     from omega_v2.runner import run
 
-    started, interrupts = time.perf_counter(), _interrupts
+    started = time.perf_counter()
     scratch = None if task.mode == DIRECT else Path(tempfile.mkdtemp(prefix="omega_sweep_", dir=_scratch_root()))
     var = Path(task.target) if task.mode == DIRECT else scratch
     try:
@@ -123,8 +112,7 @@ def run_task(task: Task, inputs: Inputs | None) -> dict[str, Any]:
                 **(inputs or Inputs()).kwargs(),
             )
         except OmegaError as e:
-            # A Ctrl-C says nothing about the point, even where a strategy's code saw it first.
-            outcome = _failed(e, interrupted=_interrupts != interrupts)
+            outcome = _failed(e)
             run_id = e.run_id
         else:
             outcome = _succeeded(result)
@@ -160,12 +148,13 @@ def _succeeded(result: Any) -> dict[str, Any]:
     }
 
 
-def _failed(error: OmegaError, *, interrupted: bool) -> dict[str, Any]:
+def _failed(error: OmegaError) -> dict[str, Any]:
     return {
         "status": "failed",
         "run_id": error.run_id,
         "error": f"{error.code}: {error}",
-        "transient": interrupted or isinstance(error, RunCancelled),
+        # A run cancelled (Ctrl-C or SIGTERM reach the workers too) says nothing about the point.
+        "transient": isinstance(error, RunCancelled),
         "metrics": {},
         "engine_ms": None,
         "record": None,
