@@ -57,6 +57,7 @@ _LAZY = {
     "replay": "omega_v2.replays",
     "run": "omega_v2.runner",
     "sweep": "omega_v2.sweeps",
+    "walk_forward": "omega_v2.sweeps",
 }
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ if TYPE_CHECKING:
     from omega_v2.result import RunResult, load_run
     from omega_v2.runner import CancelToken, new_run_id, run
     from omega_v2.strategy import Bars, Enter, Exit, Reverse, Strategy
-    from omega_v2.sweeps import sweep
+    from omega_v2.sweeps import sweep, walk_forward
     from omega_v2.trade_story import explain
 
 
@@ -109,4 +110,5 @@ __all__ = [
     "replay",
     "run",
     "sweep",
+    "walk_forward",
 ]

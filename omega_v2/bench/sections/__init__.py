@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from omega_v2.bench.context import Bench
-from omega_v2.bench.sections import e2e, imports, loading, own_strategy, peers, scale, write
+from omega_v2.bench.sections import e2e, imports, loading, own_strategy, peers, scale, sweeps, write
 
 Section = Callable[[Bench], dict[str, Any]]
 
@@ -21,4 +21,5 @@ SECTIONS: dict[str, Section] = {
     "import": imports.section,
     "loading": loading.section,
     "write": write.section,
+    "sweeps": sweeps.section,
 }
