@@ -1,6 +1,6 @@
 """backtesting.py's textbook SMA crossover on one M1 CSV, as its user would run it.
 
-argv: CSV path, first trading day, fast, slow. The whole file is read (like omega-v2, which
+argv: CSV path, first trading day, fast, slow, cash. The whole file is read (like omega-v2, which
 reads the warmup weeks before the span too) and the backtest runs from the first trading day,
 so both trade the same bars. Always in the market: on each cross the position is closed and
 reversed (like omega-v2's sma_crossover); no commission, no spread. Prints import, read and run
@@ -14,7 +14,7 @@ import sys
 import time
 
 
-def main(path: str, first_day: str, fast: int, slow: int) -> None:
+def main(path: str, first_day: str, fast: int, slow: int, cash: float) -> None:
     started = time.perf_counter()
     import pandas as pd
     from backtesting import Backtest, Strategy
@@ -44,7 +44,7 @@ def main(path: str, first_day: str, fast: int, slow: int) -> None:
                 self.position.close()
                 self.sell()
 
-    stats = Backtest(frame, SmaCross, cash=1_000_000, commission=0.0, spread=0.0, finalize_trades=True).run()
+    stats = Backtest(frame, SmaCross, cash=cash, commission=0.0, spread=0.0, finalize_trades=True).run()
     done = time.perf_counter()
     print(
         json.dumps(
@@ -60,4 +60,4 @@ def main(path: str, first_day: str, fast: int, slow: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))

@@ -12,7 +12,7 @@ from omega_v2.bench.children import script
 from omega_v2.bench.context import Bench
 from omega_v2.bench.measure import json_output, measure
 from omega_v2.bench.stats import ratio
-from omega_v2.bench.workload import STRATEGIES
+from omega_v2.bench.workload import CASH, STRATEGIES
 
 INSTALL_HINT = "pip install 'omega-v2[bench]'  (or: pip install backtesting)"
 SPAN = "year"
@@ -28,7 +28,8 @@ def backtesting_run(bench: Bench) -> dict[str, Any]:
     csv = bench.dataset(SPAN, "csv").files["bid"]
     params = STRATEGIES["sma"][1]
     first_day = bench.spans[SPAN].first.isoformat()
-    cmd = [sys.executable, script("backtesting_sma"), str(csv), first_day, str(params["fast"]), str(params["slow"])]
+    args = [str(csv), first_day, str(params["fast"]), str(params["slow"]), str(CASH)]
+    cmd = [sys.executable, script("backtesting_sma"), *args]
     what = "backtesting.py SMA crossover"
 
     def once(_: int) -> dict[str, Any]:
