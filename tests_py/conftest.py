@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -275,6 +276,12 @@ def crash_config(crash_run: dict[str, Any], tmp_path_factory: pytest.TempPathFac
     return path
 
 
+def _default_ctrl_c() -> None:
+    """A child starts with Ctrl-C at its default, as from a terminal: a suite started in the
+    background (`cmd &` in a script) hands its children SIGINT ignored, and Python keeps it so."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Child:
     """A child interpreter (`python ARGS`) whose stdout lines a thread collects, so a test can
     wait for a log marker and then signal it."""
@@ -285,6 +292,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_ctrl_c,
             env={**{k: v for k, v in os.environ.items() if k not in ("RUST_LOG", "OMEGA_PY_LOG")}, **(env or {})},
         )
         self.lines: queue.Queue[str] = queue.Queue()
