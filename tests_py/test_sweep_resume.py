@@ -204,6 +204,31 @@ def test_one_sweep_runs_in_one_process_at_a_time(base: dict[str, Any], tmp_path:
     assert _run(base, [-2.0], var, sweep_id="busy").counts["success"] == 1
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked pool workers only")
+def test_a_forked_worker_that_outlives_its_sweep_does_not_keep_the_store_locked(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    holder = SweepStore(var, "busy")
+    holder.open({})
+    hold, release = os.pipe()
+    started, ready = os.pipe()
+    child = os.fork()
+    if child == 0:  # a pool worker still busy when its parent is gone
+        os.write(ready, b"!")  # past fork: whatever happens to inherited fds has happened
+        os.read(hold, 1)
+        os._exit(0)
+    os.read(started, 1)
+    try:
+        holder.close()
+        again = SweepStore(var, "busy")
+        again.open({})  # raised "running in another process" while the child shared the flock
+        again.close()
+    finally:
+        os.write(release, b"!")
+        os.waitpid(child, 0)
+        for fd in (hold, release, started, ready):
+            os.close(fd)
+
+
 def test_sweep_ids(base: dict[str, Any], tmp_path: Path) -> None:
     var = tmp_path / "var"
     named = _run(base, [-2.0], var, sweep_id="my-sweep.v1")

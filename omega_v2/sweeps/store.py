@@ -28,6 +28,26 @@ _log = logging.getLogger("omega_v2.sweeps")
 
 INDEX, META, SUMMARY, LOCK = "points.jsonl", "sweep.json", "summary.csv", "lock"
 
+# The lock files this process holds. A flock belongs to the open file, which a forked pool worker
+# shares; a killed sweep's worker could then outlive it and keep its store locked. So a forked
+# child points each held lock fd at /dev/null: the fd number stays valid, the lock stays the
+# parent's alone.
+_held_locks: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    if not _held_locks:
+        return
+    null = os.open(os.devnull, os.O_RDONLY)
+    for fd in _held_locks:
+        os.dup2(null, fd)
+    os.close(null)
+    _held_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
 
 class SweepStore:
     def __init__(self, var: Path, sweep_id: str) -> None:
@@ -51,6 +71,7 @@ class SweepStore:
 
     def close(self) -> None:
         if self._lock is not None:
+            _held_locks.discard(self._lock.fileno())
             self._lock.close()  # releases the flock
             self._lock = None
 
@@ -71,6 +92,7 @@ class SweepStore:
                 context={"field": "sweep_id"},
             ) from None
         self._lock = handle
+        _held_locks.add(handle.fileno())
 
     def entries(self) -> dict[str, dict[str, Any]]:
         """The latest entry per point key."""
