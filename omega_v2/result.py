@@ -35,10 +35,13 @@ PLOT_PHASES = ("data_load", "strategy_init", "backtest", "metrics", "write")
 class RunResult:
     """Artefacts of one completed run (`var/results/backtests/<run_id>/`)."""
 
-    def __init__(self, run_dir: Path, *, summary: Any = None) -> None:
+    def __init__(self, run_dir: Path, *, summary: Any = None, inputs: dict[str, Any] | None = None) -> None:
         self.run_dir = Path(run_dir)
         #: The engine's `_core.Summary` of the run that made this result (None when loaded).
         self.summary = summary
+        # The in-memory data, signals and strategy the run was given (they are not stored with
+        # a run), so that `explain` of a result made in this process needs nothing passed again.
+        self._inputs = {k: v for k, v in (inputs or {}).items() if v is not None}
         self.paths = summary.paths if summary is not None else _core.RunPaths.from_run_dir(self.run_dir)
 
     @property
@@ -135,11 +138,12 @@ class RunResult:
 
     def explain(self, trade: int, **inputs: Any) -> Any:
         """The story of trade `trade` (0-based, as in :attr:`trades`): signal, gates, fill, stop
-        moves, exit check and PnL. Pass the run's `data=`, `signals=`, `strategy=` again when it
-        had them. Returns an :class:`omega_v2.trade_story.TradeStory` (printable)."""
+        moves, exit check and PnL. A result returned by `omega_v2.run` reuses the run's own
+        `data=`, `signals=`, `strategy=`; a result loaded from disk needs them passed again when
+        the run had them. Returns an :class:`omega_v2.trade_story.TradeStory` (printable)."""
         from omega_v2.trade_story import explain
 
-        return explain(self.run_dir, trade, **inputs)
+        return explain(self.run_dir, trade, **{**self._inputs, **inputs})
 
     def _json(self, name: str) -> Any:
         return json.loads((self.run_dir / name).read_text(encoding="utf-8"))

@@ -80,7 +80,7 @@ def run(
     git = _git_info()
     token = cancel_token if cancel_token is not None else CancelToken()
     # Outermost: every cleanup below is done before the caller's signal handlers are back.
-    with CancelOnSignals(token) as signals, run_log(run_paths.python_log, rid, python_level(run_mode)) as log:
+    with CancelOnSignals(token) as interrupts, run_log(run_paths.python_log, rid, python_level(run_mode)) as log:
         _core.reset_log_cache()
         log.logger.info(
             "run starting config_hash=%s %s", loaded.config_hash, _fields(allowlisted_fields(loaded.normalized))
@@ -110,7 +110,7 @@ def run(
                     **inputs,
                 )
         except OmegaError as raised:
-            error = signals.explain(raised)
+            error = interrupts.explain(raised)
             # dev keeps the traceback in the Python log; prod only the message.
             log.logger.error("run failed code=%s: %s", error.code, error, exc_info=run_mode == "dev")
             if error is raised:
@@ -119,7 +119,9 @@ def run(
         finally:
             if profiler:
                 profiler.disable()
-    return RunResult(summary.paths.run_dir, summary=summary)
+    return RunResult(
+        summary.paths.run_dir, summary=summary, inputs={"data": data, "signals": signals, "strategy": strategy}
+    )
 
 
 class _BeforeCommit:

@@ -151,6 +151,10 @@ def test_a_market_run_replays_and_explains_only_with_its_market(
     assert again.identical and again.result.metrics["total_trades"] == original.metrics["total_trades"] > 0
     story = om.explain("in-memory", 0, data=market, var_dir=omega_var_dir)
     assert story.to_dict()["trade"] == original.trades_list[0]
+    # the result om.run returned keeps its market; one loaded from disk needs it passed again
+    assert original.explain(0).story == story.story
+    with pytest.raises(ConfigError, match="traded in-memory data"):
+        om.load_run("in-memory", var_dir=omega_var_dir).explain(0)
     with pytest.raises(ConfigError, match="traded in-memory data") as info:
         om.replay("in-memory", var_dir=omega_var_dir)
     assert info.value.code == Code.CONFIG_DATA_MISMATCH

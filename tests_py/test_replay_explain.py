@@ -81,7 +81,7 @@ def test_a_take_profit_exit_at_its_level(tiny: dict, omega_run: Any) -> None:
 def test_a_reversal_closes_at_the_signal_and_opens_the_other_way(tiny: dict, omega_run: Any) -> None:
     sig = signals(tiny["index"], enter_long={1: True}, enter_short={5: True})
     run = omega_run(tiny["config"], signals=sig, data_root=tiny["root"])
-    first, second = run.explain(0, signals=sig).story, run.explain(1, signals=sig).story
+    first, second = run.explain(0).story, run.explain(1).story  # the run's own signals
     assert (first["exit"]["reason"], first["exit"]["bar"]["index"], first["exit"]["fill"]) == ("signal", 5, 1.1015)
     assert first["pnl"]["result"] == pytest.approx((1.1015 - 1.1010) * 100_000)
     assert (second["direction"], second["signal"]["bar"]["index"], second["entry"]["side"]) == ("short", 5, "bid")
