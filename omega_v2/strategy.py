@@ -112,6 +112,7 @@ def parameters(strategy: Strategy, values: dict[str, Any]) -> Any:
         return dict(values)
     from pydantic import ValidationError
 
+    _reject_undeclared(strategy, model, values)
     try:
         return model.model_validate(values)
     except ValidationError as exc:
@@ -124,6 +125,26 @@ def parameters(strategy: Strategy, values: dict[str, Any]) -> Any:
             code=Code.CONFIG_STRATEGY_PARAMETER,
             context={"field": "strategy_parameters"},
         ) from None
+
+
+def _reject_undeclared(strategy: Strategy, model: Any, values: dict[str, Any]) -> None:
+    """A parameter `Params` does not declare is refused, as a misspelt config key is: pydantic
+    would drop it by default and the run would silently use the default. A model that says
+    what to do with extra keys (`extra="allow"|"ignore"|"forbid"`) is left to decide."""
+    if model.model_config.get("extra") is not None:
+        return
+    from omega_v2.config.suggest import did_you_mean
+
+    declared = set(model.model_fields) | {field.alias for field in model.model_fields.values() if field.alias}
+    undeclared = sorted(set(values) - declared)
+    if undeclared:
+        name = undeclared[0]
+        raise ConfigError(
+            f"strategy `{type(strategy).__qualname__}` has no parameter `strategy_parameters.{name}`"
+            f"{did_you_mean(name, declared)} (its Params declares: {', '.join(sorted(declared)) or 'none'})",
+            code=Code.CONFIG_STRATEGY_PARAMETER,
+            context={"field": f"strategy_parameters.{name}"},
+        )
 
 
 def identity(strategy: Strategy) -> dict[str, str]:

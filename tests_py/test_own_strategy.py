@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import omega_v2 as om
 from omega_v2 import indicators as ind
@@ -304,6 +304,30 @@ def test_a_params_model_validates_strategy_parameters_and_logging_reaches_the_ru
     )
     log = (omega_var_dir / "logs" / "p.python.log").read_text()
     assert "[run_id=p] omega_v2.strategy.WithParams: threshold is 2.5" in log
+
+
+class Lenient(om.Strategy):
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        threshold: float = 1.0
+
+    def init(self, bars: om.Bars, params: Any) -> None:
+        self.log.info("extra is %s", params.model_extra)
+
+
+def test_a_parameter_params_does_not_declare_is_refused_unless_the_model_allows_extras(
+    tiny: dict, omega_run: Any, omega_var_dir: Path
+) -> None:
+    cfg = {**tiny["config"], "strategy_name": "python"}
+    with pytest.raises(
+        om.ConfigError, match=r"no parameter `strategy_parameters.treshold`; did you mean `threshold`"
+    ) as info:
+        omega_run({**cfg, "strategy_parameters": {"treshold": 2.0}}, strategy=WithParams, data_root=tiny["root"])
+    assert info.value.code == "config.strategy_parameter"
+    omega_run(
+        {**cfg, "strategy_parameters": {"treshold": 2.0}}, strategy=Lenient, data_root=tiny["root"], run_id="lenient"
+    )
+    assert "extra is {'treshold': 2.0}" in (omega_var_dir / "logs" / "lenient.python.log").read_text()
 
 
 def test_python_strategy_runs_are_deterministic_in_a_fresh_process(
