@@ -23,6 +23,8 @@ VAR_DIR_ENV: str
 DATA_ROOT_ENVS: tuple[str, ...]
 #: The artefacts holding a run's results (byte-identical for the same config and data).
 RESULT_ARTEFACTS: tuple[str, ...]
+#: Plain int64 timestamps are nanoseconds only within this range (years 1973..2099).
+PLAUSIBLE_NS: tuple[int, int]
 
 class CancelToken:
     """Cancels a run from any thread: the run raises `RunCancelled`."""
@@ -121,6 +123,8 @@ class Counters:
     def trades_emitted(self) -> int: ...
     @property
     def rejected_invalid_stop(self) -> int: ...
+    @property
+    def rejected_invalid_take_profit(self) -> int: ...
     @property
     def rejected_stop_too_close(self) -> int: ...
     @property
@@ -255,6 +259,9 @@ def var_inventory(var_dir: str | PathLike[str], *, remove_stale: bool) -> dict[s
     directory under `var_dir`, and every staging directory as a dict (`path`, `run_id`, `state`:
     `live|stale|other_host|unknown`, `reason`, `bytes`, `removed`); `remove_stale` removes those
     whose owner process is gone."""
+
+def implausible_ns_unit(value: int) -> str | None:
+    """The unit a plain int64 timestamp seems to be in (`seconds`, ...) unless it lies in `PLAUSIBLE_NS`."""
 
 def reset_log_cache() -> None:
     """Forgets pyo3-log's cached loggers and levels after Python logging was reconfigured."""

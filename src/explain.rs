@@ -37,6 +37,7 @@ struct Skipped {
     blocked_news: u32,
     blocked_cooldown: u32,
     rejected_invalid_stop: u32,
+    rejected_invalid_take_profit: u32,
     rejected_stop_too_close: u32,
     rejected_below_volume_min: u32,
 }
@@ -148,6 +149,7 @@ impl Observer for Explainer<'_> {
         let s = &mut self.skipped;
         match why {
             Rejection::InvalidStop => s.rejected_invalid_stop += 1,
+            Rejection::InvalidTakeProfit => s.rejected_invalid_take_profit += 1,
             Rejection::StopTooClose => s.rejected_stop_too_close += 1,
             Rejection::BelowVolumeMin => s.rejected_below_volume_min += 1,
         }

@@ -167,6 +167,25 @@ def test_a_signal_stop_loss_sizes_by_risk_and_exits_like_any_stop(tiny: dict, om
     assert trade["result"] == pytest.approx((1.1015 - 1.1030) * 1.0 * 100_000)
 
 
+def test_a_take_profit_on_the_losing_side_is_rejected_like_a_wrong_stop(tiny: dict, omega_run: Any) -> None:
+    idx, p = tiny["index"], tiny["prices"]
+    # Long at bar 1's close 1.1010. A take profit of 1.1000 lies below the fill: it would fire on
+    # the next bar and book a loss as a take profit, so the entry is rejected. At bar 5 (close
+    # 1.1015) the take profit 1.1021 is valid but never reached (highs 1.1017 .. 1.1002 after).
+    # Bar 1 again with 1.1021: bar 2 opens at 1.1020 and reaches 1.1022, so it fills at the level.
+    tp = np.full(len(idx), np.nan)
+    tp[[1, 5]] = [1.1000, 1.1021]
+    sig = pd.DataFrame({"enter_long": np.isin(np.arange(len(idx)), [1, 5]), "take_profit": tp}, index=idx)
+    cfg = {**tiny["config"], "costs": {**tiny["config"]["costs"], "pip_buffer_factor": 0.0}}
+    rejected = omega_run(cfg, signals=sig, data_root=tiny["root"])
+    assert rejected.meta["counters"]["rejected_invalid_take_profit"] == 1
+    assert [(t["entry_time_ns"], t["reason"]) for t in rejected.trades_list] == [(idx[5].value, "end_of_data")]
+    tp[1] = 1.1021
+    filled = omega_run(cfg, signals=sig.assign(take_profit=tp), data_root=tiny["root"]).trades_list[0]
+    assert (filled["reason"], filled["exit_price"], filled["exit_time_ns"]) == ("take_profit", 1.1021, idx[2].value)
+    assert filled["result"] == pytest.approx((1.1021 - p[1]) * 0.5 * 100_000)
+
+
 def _one(column: str, values: list[Any], index: Any) -> pd.DataFrame:
     return pd.DataFrame({column: values}, index=index)
 
@@ -183,6 +202,16 @@ BAD_SIGNALS = {
     "typo": (lambda i: _one("enter_lng", [True], i[:1]), "data.frame", "misspelling of `enter_long`"),
     "text-column": (lambda i: _one("note", ["x"], i[:1]).assign(enter_long=True), "data.frame", "`note`"),
     "naive-index": (lambda i: _one("enter_long", [True], i[:1].tz_localize(None)), "data.frame", "naive"),
+    "repeated-column": (
+        lambda i: pd.concat([_one("enter_long", [True], i[:1])] * 2, axis=1),
+        "data.frame",
+        "more than one column named `enter_long`",
+    ),
+    "seconds-axis": (
+        lambda i: pd.DataFrame({"UTC time": i[:2].asi8 // 10**9, "enter_long": [True, False]}),
+        "data.frame",
+        "looks like seconds",
+    ),
 }
 
 
@@ -247,6 +276,7 @@ def test_an_invalid_return_and_a_failing_init_are_strategy_errors(tiny: dict, om
     with pytest.raises(om.StrategyError, match=r"at bar 2 .* returned 'buy'") as info:
         omega_run(cfg, strategy=Garbage, data_root=tiny["root"])
     assert info.value.code == "strategy.invalid_action"
+    assert info.value.context["bar"] == "2" and info.value.context["time"] == "2025-01-06T00:02:00Z"
     with pytest.raises(om.StrategyError, match="raised in init") as info:
         omega_run(cfg, strategy=BadInit, data_root=tiny["root"])
     assert isinstance(info.value.__cause__, RuntimeError)

@@ -162,9 +162,10 @@ impl Strategy for PyStrategy {
                     Action::Hold
                 }
                 Ok(result) => self.action(result.bind(py), bars, t).unwrap_or_else(|what| {
-                    let message =
-                        format!("strategy `{}` on_bar at bar {t} ({}) {what}", self.name, format_iso(bars.time_ns[t]));
-                    self.error = Some(EngineError::new(ErrorCode::StrategyInvalidAction, message).with("bar", t));
+                    let time = format_iso(bars.time_ns[t]);
+                    let message = format!("strategy `{}` on_bar at bar {t} ({time}) {what}", self.name);
+                    let error = EngineError::new(ErrorCode::StrategyInvalidAction, message);
+                    self.error = Some(error.with("bar", t).with("time", time));
                     Action::Hold
                 }),
             }

@@ -27,7 +27,7 @@ use tracing::debug;
 use crate::domain::{Action, OrderKind, Signal};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::execution::fills::{exit_hit, pending_fill, EntryBar, ExitHit};
-use crate::execution::sizing::Rejection;
+use crate::execution::sizing::{take_profit_rejection, Rejection};
 use crate::execution::{ExitReason, Position, SizeDecision, StopLossKind, Trade};
 use crate::strategy::Strategy;
 use ledger::{marked_pnl, Holding, Ledger};
@@ -48,6 +48,7 @@ pub struct Counters {
     pub orders_cancelled: u64,
     pub trades_emitted: u64,
     pub rejected_invalid_stop: u64,
+    pub rejected_invalid_take_profit: u64,
     pub rejected_stop_too_close: u64,
     pub rejected_below_volume_min: u64,
     pub sizes_clamped: u64,
@@ -349,7 +350,11 @@ impl<O: Observer> Book<'_, O> {
         let costs = &setup.costs;
         let fill = costs.entry_fill(signal.direction, price, self.fills);
         let rate = setup.conversion.rate(setup.bars, t);
-        let lots = match setup.sizer.size(signal.sizing, signal.direction, fill, signal.stop_loss, rate) {
+        let decision = match take_profit_rejection(signal.direction, fill, signal.take_profit) {
+            Some(why) => SizeDecision::Reject(why),
+            None => setup.sizer.size(signal.sizing, signal.direction, fill, signal.stop_loss, rate),
+        };
+        let lots = match decision {
             SizeDecision::Accept { lots, clamped } => {
                 self.counters.sizes_clamped += u64::from(clamped);
                 lots
@@ -392,6 +397,7 @@ impl<O: Observer> Book<'_, O> {
         c.events_processed += 1;
         match why {
             Rejection::InvalidStop => c.rejected_invalid_stop += 1,
+            Rejection::InvalidTakeProfit => c.rejected_invalid_take_profit += 1,
             Rejection::StopTooClose => c.rejected_stop_too_close += 1,
             Rejection::BelowVolumeMin => c.rejected_below_volume_min += 1,
         }

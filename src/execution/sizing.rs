@@ -8,6 +8,8 @@ use crate::specs::SymbolSpec;
 pub enum Rejection {
     /// The stop is on the wrong side of the fill or missing for risk sizing.
     InvalidStop,
+    /// The take profit is not beyond the fill in the trade's favour (it would exit at a loss).
+    InvalidTakeProfit,
     /// The stop is closer than `min_sl_distance_pips`.
     StopTooClose,
     /// The size floored to the volume step is below `volume_min`.
@@ -18,6 +20,7 @@ impl Rejection {
     pub fn as_str(self) -> &'static str {
         match self {
             Rejection::InvalidStop => "invalid_stop",
+            Rejection::InvalidTakeProfit => "invalid_take_profit",
             Rejection::StopTooClose => "stop_too_close",
             Rejection::BelowVolumeMin => "below_volume_min",
         }
@@ -104,6 +107,13 @@ impl Sizer {
     }
 }
 
+/// `InvalidTakeProfit` unless the take profit (if any) lies beyond `fill` in the trade's
+/// favour: one on the losing side would fire at once and book a loss as a take profit.
+pub fn take_profit_rejection(d: Direction, fill: f64, take_profit: Option<f64>) -> Option<Rejection> {
+    let in_favour = |tp: f64| (tp - fill) * d.sign() > 0.0; // false for a NaN level too
+    take_profit.filter(|&tp| !in_favour(tp)).map(|_| Rejection::InvalidTakeProfit)
+}
+
 /// Removes float noise (0.1 * 3 = 0.30000000000000004) by rounding to the step's decimals.
 fn round_to_step(x: f64, step: f64) -> f64 {
     let decimals = (-step.log10()).ceil().max(0.0) as i32 + 2;
@@ -138,6 +148,18 @@ mod tests {
         assert_eq!(lots(sizer().size(Sizing::Risk, Direction::Long, 1.1, Some(1.098), 1.0 / 1.1)), 0.55);
         // exactly representable boundary: 0.07 must not become 0.06
         assert_eq!(lots(sizer().size(Sizing::Lots(0.07), Direction::Long, 1.1, None, 1.0)), 0.07);
+    }
+
+    #[test]
+    fn take_profit_must_lie_in_the_trades_favour() {
+        let tp = |d, level| take_profit_rejection(d, 1.1, level);
+        assert_eq!(tp(Direction::Long, None), None);
+        assert_eq!(tp(Direction::Long, Some(1.1010)), None);
+        assert_eq!(tp(Direction::Short, Some(1.0990)), None);
+        for (d, level) in [(Direction::Long, 1.0990), (Direction::Long, 1.1), (Direction::Short, 1.1010)] {
+            assert_eq!(tp(d, Some(level)), Some(Rejection::InvalidTakeProfit), "{d:?} {level}");
+        }
+        assert_eq!(tp(Direction::Short, Some(f64::NAN)), Some(Rejection::InvalidTakeProfit));
     }
 
     #[test]

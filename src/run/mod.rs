@@ -328,6 +328,7 @@ impl StrategyVisitor for LoopVisitor<'_> {
             trades = out.counters.trades_emitted,
             orders_filled = out.counters.orders_filled,
             rejected = out.counters.rejected_invalid_stop
+                + out.counters.rejected_invalid_take_profit
                 + out.counters.rejected_stop_too_close
                 + out.counters.rejected_below_volume_min,
             bars_per_sec = out.counters.bars_processed as f64 / (loop_ns.max(1) as f64 / 1e9),

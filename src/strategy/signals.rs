@@ -149,6 +149,14 @@ impl Signals {
         columns.check_lengths()?;
         check_levels(columns)?;
         let pairs = rows_of_bars(columns, bars)?;
+        if pairs.is_empty() && columns.rows() > 0 {
+            // Legal (a sparse frame may have no row in a short window), but usually a wrong axis.
+            tracing::warn!(
+                component = "strategy",
+                rows = columns.rows(),
+                "no row of the signals frame is a bar of this run; it trades nothing"
+            );
+        }
         let mut row_of_bar = vec![NO_ROW; bars.len()];
         let mut rows = Vec::with_capacity(pairs.len());
         let mut snapshot_values = Vec::with_capacity(pairs.len() * columns.snapshot.len());
