@@ -11,6 +11,7 @@ for files and frames.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -87,7 +88,9 @@ class Columns:
             raise frame_error(
                 self.name, f"needs a time-zone aware DatetimeIndex or a `{TIME_COLUMN}` column", column=TIME_COLUMN
             )
-        self._columns = {str(c): frame[c].to_numpy() for c in frame.columns if str(c) != TIME_COLUMN}
+        names = [str(c) for c in frame.columns]
+        _check_unique(names, self.name)
+        self._columns = {name: frame.iloc[:, i].to_numpy() for i, name in enumerate(names) if name != TIME_COLUMN}
 
     def _arrow(self, frame: Any) -> None:
         try:
@@ -95,6 +98,7 @@ class Columns:
         except ImportError:
             raise frame_error(self.name, "Arrow frames (polars, pyarrow) need pyarrow: pip install pyarrow") from None
         table = frame if isinstance(frame, pa.Table) else pa.table(frame)
+        _check_unique(table.column_names, self.name)
         if TIME_COLUMN not in table.column_names:
             raise frame_error(self.name, f"needs a `{TIME_COLUMN}` column of UTC timestamps", column=TIME_COLUMN)
         self.time_ns = _arrow_times(table.column(TIME_COLUMN), self.name)
@@ -119,7 +123,7 @@ def _pandas_times(values: Any, frame: str, where: str) -> np.ndarray:
         return _readonly(np.ascontiguousarray(values.tz_convert("UTC").as_unit("ns").asi8))
     array = np.asarray(values)
     if array.dtype.kind in "iu":
-        return _readonly(np.ascontiguousarray(array, dtype=np.int64))
+        return _plain_ns(_readonly(np.ascontiguousarray(array, dtype=np.int64)), frame, where)
     raise frame_error(frame, f"{where} must hold UTC timestamps or int64 ns, not {array.dtype}", column=TIME_COLUMN)
 
 
@@ -144,7 +148,47 @@ def _arrow_times(column: Any, frame: str) -> np.ndarray:
         raise frame_error(
             frame, f"column `{TIME_COLUMN}` has {column.null_count} missing timestamps", column=TIME_COLUMN
         )
-    return _readonly(np.ascontiguousarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64))
+    times = _readonly(np.ascontiguousarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64))
+    return times if pa.types.is_timestamp(kind) else _plain_ns(times, frame, f"column `{TIME_COLUMN}`")
+
+
+#: How to convert plain integers of a guessed unit (pandas' `unit=` names).
+_UNIT_ARGS = {"seconds": "s", "milliseconds": "ms", "microseconds": "us"}
+
+
+def _plain_ns(times: np.ndarray, frame: str, where: str) -> np.ndarray:
+    """Plain integers are nanoseconds since the epoch, held to the range the engine holds
+    files to: seconds, milliseconds or microseconds (pandas' default unit since 3.0) would
+    otherwise put every bar in 1970."""
+    from omega_v2 import _core
+
+    low, high = _core.PLAUSIBLE_NS
+    bad = np.flatnonzero((times < low) | (times > high))
+    if not bad.size:
+        return times
+    row, value = int(bad[0]), int(times[bad[0]])
+    unit = _core.implausible_ns_unit(value) or "an out-of-range value"
+    fix = (
+        f"convert them, e.g. `pd.to_datetime(values, unit='{_UNIT_ARGS[unit]}', utc=True)`"
+        if unit in _UNIT_ARGS
+        else "give timestamps or nanoseconds since the epoch"
+    )
+    raise frame_error(
+        frame,
+        f"{where} holds plain integers, read as nanoseconds since the epoch (years 1973-2099), and row {row}'s "
+        f"{value} looks like {unit}; {fix}",
+        column=TIME_COLUMN,
+    )
+
+
+def _check_unique(names: list[str], frame: str) -> None:
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+    if repeated:
+        raise frame_error(
+            frame,
+            f"has more than one column named {', '.join(f'`{n}`' for n in repeated)}; every column needs its own name",
+            column=repeated[0],
+        )
 
 
 def _is_pandas(frame: Any) -> bool:

@@ -9,6 +9,7 @@ sides on their timestamps. Its identity is the sha256 of a documented byte layou
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,7 +67,12 @@ class Market:
         bid = Side(columns.time_ns, *(columns.floats(c) for c in PRICE_COLUMNS))
         if isinstance(spread, str):
             widths = columns.floats(spread)
-        elif isinstance(spread, (int, float)) and not isinstance(spread, bool) and np.isfinite(spread) and spread >= 0:
+        elif (
+            isinstance(spread, numbers.Real)
+            and not isinstance(spread, (bool, np.bool_))
+            and np.isfinite(spread)
+            and spread >= 0
+        ):
             widths = np.float64(spread)
         else:
             raise frame_error("frame", "`spread` must be a finite number >= 0 or the name of a column of spreads")

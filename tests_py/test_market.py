@@ -86,6 +86,11 @@ def test_one_series_and_a_spread_make_the_ask(frames: dict[str, pd.DataFrame]) -
     assert varying.ask.high[1] == bid["High"].iloc[1] + 0.0003
     with pytest.raises(DataError, match="`spread` must be a finite number >= 0"):
         om.Market.from_frame(bid, symbol="EURUSD", timeframe="M5", spread=-1.0)
+    for scalar in (np.float32(0.0002), np.float64(0.0002), np.int64(0)):  # numpy numbers are numbers
+        numpy_spread = om.Market.from_frame(bid, symbol="EURUSD", timeframe="M5", spread=scalar)
+        np.testing.assert_array_equal(numpy_spread.ask.open, bid["Open"].to_numpy() + float(scalar))
+    with pytest.raises(DataError, match="`spread` must be"):
+        om.Market.from_frame(bid, symbol="EURUSD", timeframe="M5", spread=np.bool_(True))
 
 
 def test_the_market_must_be_what_the_config_trades(
@@ -113,6 +118,37 @@ def test_naive_timestamps_and_missing_columns_are_refused(frames: dict[str, pd.D
     assert info.value.context == {"frame": "bid frame", "column": "Low"}
     with pytest.raises(DataError, match="pass a pandas DataFrame"):
         _market({"Open": [1.0]}, frames["ask"])
+
+
+def test_a_repeated_column_name_is_refused_naming_it(frames: dict[str, pd.DataFrame]) -> None:
+    twice = pd.concat([frames["bid"], frames["bid"][["Close"]]], axis=1)
+    with pytest.raises(DataError, match="more than one column named `Close`") as info:
+        _market(twice, frames["ask"])
+    assert info.value.code == Code.DATA_FRAME and info.value.context == {"frame": "bid frame", "column": "Close"}
+    pa = pytest.importorskip("pyarrow")
+    ask = _as_arrow(frames["ask"])
+    ask_twice = pa.Table.from_arrays([*ask.columns, ask.column("Close")], names=[*ask.column_names, "Close"])
+    with pytest.raises(DataError, match="more than one column named `Close`") as info:
+        _market(frames["bid"], ask_twice)
+    assert info.value.context["frame"] == "ask frame"
+
+
+# A bar of 2025-01-06 00:00 UTC in each unit of plain integers: 1736121600 s.
+_UNITS = {"s": ("seconds", 1), "ms": ("milliseconds", 10**3), "us": ("microseconds", 10**6)}
+
+
+@pytest.mark.parametrize("unit", _UNITS)
+@pytest.mark.parametrize("convert", [lambda f: f, _as_arrow], ids=["pandas", "arrow"])
+def test_plain_integer_times_must_be_nanoseconds(frames: dict[str, pd.DataFrame], unit: str, convert: Any) -> None:
+    name, per_second = _UNITS[unit]
+    bid = frames["bid"].copy()
+    bid["UTC time"] = np.arange(len(bid), dtype=np.int64) * 300 * per_second + 1_736_121_600 * per_second
+    with pytest.raises(DataError, match=rf"row 0's {1_736_121_600 * per_second} looks like {name}") as info:
+        _market(convert(bid), frames["ask"])
+    assert info.value.code == Code.DATA_FRAME and info.value.context["column"] == "UTC time"
+    assert f"unit='{unit}'" in str(info.value)
+    bid["UTC time"] = bid["UTC time"] * (10**9 // per_second)  # the same times in ns are taken as given
+    assert _market(convert(bid), frames["ask"]).bid.time_ns[0] == pd.Timestamp("2025-01-06", tz="UTC").value
 
 
 def _bad_row(frames: dict[str, pd.DataFrame], side: str, row: int, **prices: float) -> dict[str, pd.DataFrame]:

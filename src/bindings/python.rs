@@ -287,6 +287,13 @@ fn var_inventory<'py>(py: Python<'py>, var_dir: PathBuf, remove_stale: bool) -> 
     Ok(inventory)
 }
 
+/// The unit a plain int64 timestamp seems to be in when it is not nanoseconds of 1973..2099
+/// (`None` when it is): frames hold their times to the rule files do.
+#[pyfunction]
+fn implausible_ns_unit(value: i64) -> Option<&'static str> {
+    crate::data::parquet::implausible_ns_unit(value)
+}
+
 /// Forgets cached Python loggers and levels after Python logging was reconfigured.
 #[pyfunction]
 fn reset_log_cache() {
@@ -310,6 +317,8 @@ fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VAR_DIR_ENV", layout::VAR_DIR_ENV)?;
     m.add("DATA_ROOT_ENVS", PyTuple::new(py, layout::DATA_ROOT_ENVS)?)?;
     m.add("RESULT_ARTEFACTS", PyTuple::new(py, layout::RESULT_ARTEFACTS)?)?;
+    let plausible = crate::data::parquet::PLAUSIBLE_NS;
+    m.add("PLAUSIBLE_NS", (*plausible.start(), *plausible.end()))?;
     Ok(())
 }
 
@@ -336,6 +345,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         wrap_pyfunction!(allowlisted_fields, m)?,
         wrap_pyfunction!(metric_catalogue, m)?,
         wrap_pyfunction!(reset_log_cache, m)?,
+        wrap_pyfunction!(implausible_ns_unit, m)?,
         wrap_pyfunction!(var_inventory, m)?,
         wrap_pyfunction!(generate_synthetic_data, m)?,
     ] {

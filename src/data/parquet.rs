@@ -27,9 +27,22 @@ use super::side::{columns_mut, PriceBounds, SideBuilder, SideData, Window};
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Ohlc;
 
-/// Plain int64 timestamps are taken as ns only within 1973..2099 (1e17..4.1e18 ns); seconds,
-/// milliseconds and microseconds since the epoch all fall below this range.
-const PLAUSIBLE_NS: std::ops::RangeInclusive<i64> = 100_000_000_000_000_000..=4_100_000_000_000_000_000;
+/// Plain int64 timestamps (files and frames) are taken as ns only within 1973..2099 (1e17..4.1e18
+/// ns); seconds, milliseconds and microseconds since the epoch all fall below this range.
+pub const PLAUSIBLE_NS: std::ops::RangeInclusive<i64> = 100_000_000_000_000_000..=4_100_000_000_000_000_000;
+
+/// The unit a plain int64 timestamp outside [`PLAUSIBLE_NS`] seems to be in (None inside it).
+pub fn implausible_ns_unit(v: i64) -> Option<&'static str> {
+    if PLAUSIBLE_NS.contains(&v) {
+        return None;
+    }
+    Some(match v.unsigned_abs() {
+        0..=99_999_999_999 => "seconds",
+        100_000_000_000..=99_999_999_999_999 => "milliseconds",
+        100_000_000_000_000..=99_999_999_999_999_999 => "microseconds",
+        _ => "an out-of-range value",
+    })
+}
 
 /// pyarrow's default row-group size; our writer uses it too.
 pub const DEFAULT_ROW_GROUP_ROWS: usize = 1 << 20;
@@ -270,12 +283,7 @@ fn implausible_time(encoding: TimeEncoding, v: i64, path: &Path, at: RowRef) -> 
     let hint = match encoding {
         TimeEncoding::Timestamp { .. } => "the timestamp does not fit in i64 nanoseconds".to_string(),
         TimeEncoding::PlainNs => {
-            let unit = match v.unsigned_abs() {
-                0..=99_999_999_999 => "seconds",
-                100_000_000_000..=99_999_999_999_999 => "milliseconds",
-                100_000_000_000_000..=99_999_999_999_999_999 => "microseconds",
-                _ => "an out-of-range value",
-            };
+            let unit = implausible_ns_unit(v).unwrap_or("an out-of-range value");
             format!(
                 "plain int64 timestamps are read as nanoseconds since the epoch (years 1973-2099), and {v} looks like {unit}; write a timestamp[ns, tz=UTC] column or convert to ns"
             )
