@@ -10,13 +10,12 @@ files are checked here before anything runs: a changed file is named with both h
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omega_v2 import paths
+from omega_v2 import paths, run_files
 from omega_v2.errors import Code, ConfigError, DataError
 
 #: Files of an in-memory frame carry this suffix in the manifest instead of a file extension.
@@ -52,7 +51,9 @@ class RecordedRun:
 def recorded(run: str | os.PathLike[str], var_dir: str | os.PathLike[str] | None = None) -> RecordedRun:
     """The record of a finished run (a run_id under the var dir, or its directory)."""
     run_dir = paths.resolve_run(run, paths.var_dir(var_dir))
-    meta = json.loads((run_dir / "meta.json").read_text(encoding="utf-8"))
+    meta = run_files.read_json(run_dir / "meta.json")
+    for dotted, expected in (("run_id", str), ("dataset.files", list), ("dataset.specs", list)):
+        run_files.field(meta, run_dir / "meta.json", dotted, expected)
     config = run_dir / "config.json"
     if not config.is_file():
         raise ConfigError(
@@ -61,7 +62,9 @@ def recorded(run: str | os.PathLike[str], var_dir: str | os.PathLike[str] | None
             code=Code.CONFIG_FILE_NOT_FOUND,
             context={"file": str(config)},
         )
-    return RecordedRun(run_dir, meta, config.read_text(encoding="utf-8").strip())
+    text = run_files.read_bytes(config)
+    run_files.parse_json(config, text)
+    return RecordedRun(run_dir, meta, text.decode("utf-8").strip())
 
 
 def data_root(run: RecordedRun, override: str | os.PathLike[str] | None) -> Path:

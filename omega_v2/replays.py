@@ -122,7 +122,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from omega_v2.run_diff import diff_runs
+    from omega_v2.run_diff import UnreadableRunError, diff_runs
 
     done = replay(
         args.run_id,
@@ -138,5 +138,8 @@ def _command(args: argparse.Namespace) -> int:
         print(f"{head}: byte-identical ({', '.join(_core.RESULT_ARTEFACTS)})")
         return 0
     print(f"{head} DIFFERS in {', '.join(done.differing)}:")
-    print(diff_runs(done.original.run_dir, done.result.run_dir).render())
+    try:
+        print(diff_runs(done.original.run_dir, done.result.run_dir).render())
+    except UnreadableRunError as e:  # the original's files were damaged after its run
+        print(f"  (no diff: {e})")
     return 1

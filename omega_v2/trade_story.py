@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Any
 
-from omega_v2 import _core, provenance
+from omega_v2 import _core, provenance, run_files
 from omega_v2.errors import Code, ConfigError, ExecutionError
 
 #: Fields of the trade the rerun must reproduce exactly.
@@ -58,7 +58,7 @@ def explain(
     from omega_v2.inputs import engine_inputs
 
     rec = provenance.recorded(getattr(run, "run_dir", run), var_dir)
-    trades = json.loads((rec.run_dir / "trades.json").read_text(encoding="utf-8"))
+    trades = run_files.read_json(rec.run_dir / "trades.json", list)
     if not 0 <= trade < len(trades):
         raise ConfigError(
             f"run {rec.run_id} has {len(trades)} trades; trade numbers go from 0 to {len(trades) - 1}",

@@ -72,13 +72,16 @@ pub fn resolve_var_dir(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// The data root: `explicit`, else `fallback` (the bundled dataset of the bundled example
-/// config), else `$OMEGA_DATA_ROOT` / `$OMEGA_DATA_PARQUET_ROOT`, else `./data`.
+/// config), else `$OMEGA_DATA_ROOT` / `$OMEGA_DATA_PARQUET_ROOT`, else `./data`. Made absolute
+/// (against the working directory, symlinks kept), so that the paths a run records in its
+/// manifest still name its files when it is replayed or explained from another directory.
 pub fn resolve_data_root(explicit: Option<&Path>, fallback: Option<&Path>) -> PathBuf {
-    explicit
+    let root = explicit
         .or(fallback)
         .map(Path::to_path_buf)
         .or_else(|| DATA_ROOT_ENVS.iter().find_map(|env| non_empty_env(env)))
-        .unwrap_or_else(|| PathBuf::from("data"))
+        .unwrap_or_else(|| PathBuf::from("data"));
+    std::path::absolute(&root).unwrap_or(root)
 }
 
 fn non_empty_env(name: &str) -> Option<PathBuf> {

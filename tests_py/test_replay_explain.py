@@ -165,6 +165,52 @@ def test_replay_of_a_python_strategy_needs_the_same_class(tiny: dict, omega_run:
 # Diff of real runs
 
 
+def test_a_run_on_a_relative_data_root_replays_from_any_directory(
+    make_config: Any, omega_var_dir: Path, example_data_root: Path, tmp_path: Path, run_python: Any
+) -> None:
+    shutil.copytree(example_data_root, tmp_path / "project" / "data")
+    config = tmp_path / "project" / "config.json"
+    config.write_text(json.dumps(make_config()))
+    var = ["--var-dir", str(omega_var_dir)]
+    made = run_python(None, "run", "config.json", "--data-root", "data", "--run-id", "rel", *var, module="omega_v2",
+                      cwd=tmp_path / "project")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    meta = json.loads((omega_var_dir / "results/backtests/rel/meta.json").read_text())
+    assert meta["dataset"]["files"][0]["path"] == str(tmp_path / "project/data/EURUSD/EURUSD_M5_BID.parquet")
+    for command in (["replay", "rel"], ["explain", "rel", "--trade", "0"]):
+        proc = run_python(None, *command, *var, module="omega_v2", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("damaged", "content", "needle"),
+    [
+        ("config.json", "{not json", "config.json is not valid JSON"),
+        ("meta.json", "[]", "meta.json must hold a JSON object"),
+        ("meta.json", '{"run_id": "x"}', "meta.json is not what omega-v2 wrote: `dataset.files` is missing"),
+        ("trades.json", "{}", "trades.json must hold a JSON array"),
+    ],
+)
+def test_a_damaged_run_directory_is_refused_naming_the_file(
+    make_config: Any, omega_var_dir: Path, example_data_root: Path, run_python: Any, damaged: str, content: str,
+    needle: str,
+) -> None:  # fmt: skip
+    om.run(make_config(), data_root=example_data_root, var_dir=omega_var_dir, run_id="damaged")
+    (omega_var_dir / "results/backtests/damaged" / damaged).write_text(content)
+    with pytest.raises(om.RunNotFound, match=needle) as info:
+        om.explain("damaged", 0, var_dir=omega_var_dir)
+    assert info.value.code == Code.RUN_UNREADABLE
+    if damaged != "trades.json":  # replay reads only what it reruns; trades are compared afterwards
+        with pytest.raises(om.RunNotFound, match=needle):
+            om.replay("damaged", var_dir=omega_var_dir)
+    else:
+        proc = run_python(None, "replay", "damaged", "--var-dir", str(omega_var_dir), module="omega_v2")
+        assert proc.returncode == 1 and "DIFFERS in trades.json" in proc.stdout and needle in proc.stdout
+        assert "Traceback" not in proc.stderr
+    proc = run_python(None, "explain", "damaged", "--trade", "0", "--var-dir", str(omega_var_dir), module="omega_v2")
+    assert proc.returncode == 6 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
 def test_diff_of_runs_that_differ_in_one_data_file(
     make_config: Any, omega_var_dir: Path, example_data_root: Path, tmp_path: Path
 ) -> None:

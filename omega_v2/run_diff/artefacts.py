@@ -10,13 +10,12 @@ the files chunk by chunk. `equity.csv` is optional (`outputs.equity = "none"`), 
 from __future__ import annotations
 
 import filecmp
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omega_v2 import paths
+from omega_v2 import paths, run_files
 from omega_v2._core import RESULT_ARTEFACTS
 from omega_v2.errors import OmegaError
 
@@ -43,21 +42,22 @@ class RunArtefacts:
 def load(run: str | os.PathLike[str], var: Path) -> RunArtefacts:
     """Reads a run given as a run_id under `var` or as a run directory."""
     try:
-        run_dir = paths.resolve_run(run, var)
+        return _load(paths.resolve_run(run, var))
     except OmegaError as e:
         raise UnreadableRunError(str(e)) from None
-    metrics_bytes = _read(run_dir / "metrics.json")
-    metrics = _json(run_dir / "metrics.json", metrics_bytes)
-    if not isinstance(metrics.get("metrics"), dict):
-        raise UnreadableRunError(f'{run_dir / "metrics.json"} must hold an object with a "metrics" object')
+
+
+def _load(run_dir: Path) -> RunArtefacts:
+    metrics_bytes = run_files.read_bytes(run_dir / "metrics.json")
+    metrics = run_files.parse_json(run_dir / "metrics.json", metrics_bytes)
     config_path = run_dir / "config.json"
     return RunArtefacts(
         run_dir=run_dir,
-        meta=_json(run_dir / "meta.json", _read(run_dir / "meta.json")),
-        config=_json(config_path, _read(config_path)) if config_path.exists() else None,
-        metrics=metrics["metrics"],
+        meta=run_files.read_json(run_dir / "meta.json"),
+        config=run_files.read_json(config_path) if config_path.exists() else None,
+        metrics=run_files.field(metrics, run_dir / "metrics.json", "metrics", dict),
         metrics_bytes=metrics_bytes,
-        trades_json=_required(run_dir / "trades.json"),
+        trades_json=run_files.required(run_dir / "trades.json"),
         equity_csv=run_dir / "equity.csv" if (run_dir / "equity.csv").exists() else None,
     )
 
@@ -79,28 +79,3 @@ def _same_file(a: Path | None, b: Path | None) -> bool:
         return filecmp.cmp(a, b, shallow=False)
     except OSError as e:
         raise UnreadableRunError(f"cannot compare {a} with {b}: {e.strerror or type(e).__name__}") from None
-
-
-def _required(path: Path) -> Path:
-    if not path.is_file():
-        raise UnreadableRunError(f"run directory {path.parent} is incomplete: {path.name} is missing")
-    return path
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return _required(path).read_bytes()
-    except OSError as e:
-        raise UnreadableRunError(f"cannot read {path}: {e.strerror or type(e).__name__}") from None
-
-
-def _json(path: Path, data: bytes) -> dict[str, Any]:
-    try:
-        parsed = json.loads(data)
-    except json.JSONDecodeError as e:
-        raise UnreadableRunError(f"{path} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except UnicodeDecodeError:
-        raise UnreadableRunError(f"{path} is not UTF-8 text") from None
-    if not isinstance(parsed, dict):
-        raise UnreadableRunError(f"{path} must hold a JSON object")
-    return parsed

@@ -135,6 +135,7 @@ catalogue! {
     OutputUnsafePath = ("output.unsafe_path", Output, "An output path is a symbolic link or otherwise unsafe to write through."),
     RunCancelled = ("run.cancelled", Cancelled, "The run was cancelled (Ctrl-C, SIGTERM or a cancel token)."),
     RunNotFound = ("run.not_found", NotFound, "No completed run with that run_id (or directory) exists."),
+    RunUnreadable = ("run.unreadable", NotFound, "A run directory is incomplete, or one of its recorded files cannot be read or is not what omega-v2 wrote (replay, explain)."),
     Internal = ("internal", Internal, "An unexpected internal failure."),
     InternalPanic = ("internal.panic", Internal, "A bug in the engine was caught; the run was aborted and marked failed in its logs."),
     InternalSubscriber = ("internal.subscriber_taken", Internal, "Another global tracing subscriber was installed before omega-v2's, so runs cannot log."),
