@@ -179,7 +179,7 @@ def _check_given(run: RecordedRun, recorded: bool, given: Any, argument: str, wh
     if recorded and given is None:
         raise ConfigError(
             f"run {run.run_id} traded {what}; pass the same one as {argument}= "
-            f"(from Python: omega_v2.replay(run_id, {argument}=...))",
+            f"(from Python: omega_v2.replay or omega_v2.explain with {argument}=...)",
             code=Code.CONFIG_DATA_MISMATCH if argument == "data" else Code.CONFIG_STRATEGY,
             context={"field": argument},
         )
@@ -200,7 +200,7 @@ def check_strategy(run: RecordedRun, strategy: Any) -> None:
     if strategy is None:
         raise ConfigError(
             f"run {run.run_id} traded the Python strategy {recorded_identity['class']}; pass it as strategy= "
-            "(from Python: omega_v2.replay(run_id, strategy=...))",
+            "(from Python: omega_v2.replay or omega_v2.explain with strategy=...)",
             code=Code.CONFIG_STRATEGY,
             context={"field": "strategy"},
         )
