@@ -91,7 +91,7 @@ fn bench_loop<S: Build>(
     group.bench_function(id, |b| {
         b.iter_batched(
             build,
-            |s| black_box(engine::run(s, setup, &|| false).unwrap().trades.len()),
+            |s| black_box(engine::run(s, setup, &|_| false).unwrap().trades.len()),
             BatchSize::LargeInput,
         )
     });

@@ -32,9 +32,6 @@ use crate::execution::{ExitReason, Position, SizeDecision, StopLossKind, Trade};
 use crate::strategy::Strategy;
 use ledger::{marked_pnl, Holding, Ledger};
 
-/// How often (in bars) the loop asks whether the run was cancelled (the first bar included).
-pub const CANCEL_CHECK_BARS: usize = 16_384;
-
 /// What happened in a run, for logs, `profiling.json` and `meta.json`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "python", pyo3::pyclass(module = "omega_v2._core", frozen, get_all, skip_from_py_object))]
@@ -105,8 +102,9 @@ struct Book<'a, O> {
     event_spans: bool,
 }
 
-/// Runs `strategy` over the bars. `cancelled` is polled every few thousand bars.
-pub fn run<S: Strategy>(strategy: S, setup: &EngineSetup, cancelled: &dyn Fn() -> bool) -> Result<EngineOutput> {
+/// Runs `strategy` over the bars. `cancelled` is polled with the bars done so far, every
+/// [`Strategy::check_every_bars`] bars (the first bar included).
+pub fn run<S: Strategy>(strategy: S, setup: &EngineSetup, cancelled: &dyn Fn(u64) -> bool) -> Result<EngineOutput> {
     run_observed(strategy, setup, cancelled, Unobserved).map(|(out, _)| out)
 }
 
@@ -114,7 +112,7 @@ pub fn run<S: Strategy>(strategy: S, setup: &EngineSetup, cancelled: &dyn Fn() -
 pub fn run_observed<S: Strategy, O: Observer>(
     mut strategy: S,
     setup: &EngineSetup,
-    cancelled: &dyn Fn() -> bool,
+    cancelled: &dyn Fn(u64) -> bool,
     observer: O,
 ) -> Result<(EngineOutput, O)> {
     let bars = setup.bars;
@@ -140,13 +138,14 @@ pub fn run_observed<S: Strategy, O: Observer>(
     let profiling = setup.profiling;
     let mut bar_times = profiling.bar_times.then(|| BarTimes::for_rows(rows));
     let mut stop_out = None;
+    let check_mask = strategy.check_every_bars() - 1;
     for t in setup.start_index..n {
         let offset = t - setup.start_index;
-        if offset.is_multiple_of(CANCEL_CHECK_BARS) {
+        if offset & check_mask == 0 {
             if let Some(failure) = strategy.failure() {
                 return Err(failure);
             }
-            if cancelled() {
+            if cancelled(offset as u64) {
                 return Err(EngineError::cancelled());
             }
         }

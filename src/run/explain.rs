@@ -39,7 +39,7 @@ impl StrategyVisitor for Tell<'_> {
 
     fn visit<S: Strategy>(self, strategy: S) -> Self::Output {
         let explainer = Explainer::new(self.setup, self.trade, strategy.cooldown_bars());
-        let (_, explainer) = engine::run_observed(strategy, self.setup, &|| false, explainer)?;
+        let (_, explainer) = engine::run_observed(strategy, self.setup, &|_| false, explainer)?;
         explainer.story().map_err(|trades| {
             EngineError::new(
                 ErrorCode::ConfigInvalid,

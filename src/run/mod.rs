@@ -309,11 +309,9 @@ impl StrategyVisitor for LoopVisitor<'_> {
         }
         let init_ns = elapsed_ns(self.init_clock);
         let loop_clock = Instant::now();
-        // The loop polls every `CANCEL_CHECK_BARS` bars: each poll is also a progress report.
-        let (total, polls) = ((self.setup.bars.len() - self.setup.start_index) as u64, std::cell::Cell::new(0u64));
-        let poll = || {
-            let done = (polls.get() * engine::CANCEL_CHECK_BARS as u64).min(total);
-            polls.set(polls.get() + 1);
+        // Each of the loop's polls is also a progress report.
+        let total = (self.setup.bars.len() - self.setup.start_index) as u64;
+        let poll = |done: u64| {
             self.hooks.progress(Phase::Trading, done, total);
             self.hooks.cancelled()
         };

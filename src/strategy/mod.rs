@@ -24,6 +24,10 @@ use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::Bars;
 use crate::specs::SymbolSpec;
 
+/// How often (in bars) the engine asks a strategy for its failure and the run whether it was
+/// cancelled, unless the strategy asks for more often.
+pub const CHECK_EVERY_BARS: usize = 16_384;
+
 pub trait Strategy {
     /// First bar index at which the strategy can produce a signal (its indicators are warm).
     fn first_signal_index(&self) -> usize;
@@ -34,9 +38,15 @@ pub trait Strategy {
         0
     }
     /// Why the strategy could not decide (a user strategy raised): the run fails with it. The
-    /// engine asks every few thousand bars and after the last one.
+    /// engine asks every [`Strategy::check_every_bars`] bars and after the last one.
     fn failure(&mut self) -> Option<EngineError> {
         None
+    }
+    /// How often (in bars, a power of two) the engine asks `failure` and whether the run was
+    /// cancelled: a strategy whose bars cost microseconds asks more often, so that a Ctrl-C
+    /// stops it within milliseconds rather than thousands of its bars.
+    fn check_every_bars(&self) -> usize {
+        CHECK_EVERY_BARS
     }
 }
 
@@ -53,6 +63,9 @@ impl<S: Strategy + ?Sized> Strategy for Box<S> {
     }
     fn failure(&mut self) -> Option<EngineError> {
         (**self).failure()
+    }
+    fn check_every_bars(&self) -> usize {
+        (**self).check_every_bars()
     }
 }
 

@@ -172,7 +172,7 @@ pub fn setup(bars: &Bars) -> EngineSetup<'_> {
 // Strategies and runs
 
 pub fn run(strategy: impl Strategy, setup: &EngineSetup) -> EngineOutput {
-    engine::run(strategy, setup, &|| false).unwrap()
+    engine::run(strategy, setup, &|_| false).unwrap()
 }
 
 /// A registered strategy's run: what the strategy reported about itself, and the loop's output.
