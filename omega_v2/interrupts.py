@@ -1,5 +1,5 @@
-"""Ctrl-C (SIGINT) and SIGTERM during a run: both cancel it the same way (see
-`docs/crash-safety.md`).
+"""Ctrl-C (SIGINT) and SIGTERM during a run or a sweep: both cancel it the same way (see
+`docs/crash-safety.md` and `docs/sweeps.md`).
 
 For the run's duration, on the main thread, a handler replaces Python's default one for each
 signal (only when the default is installed: a caller's own handler is left alone). The handler
@@ -13,7 +13,7 @@ from __future__ import annotations
 import signal
 import threading
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 from omega_v2.errors import Code, OmegaError, RunCancelled
 
@@ -24,21 +24,20 @@ _DEFAULTS: dict[signal.Signals, Any] = {
 }
 
 
-class CancelOnSignals:
-    """`with CancelOnSignals(token) as signals:` turns SIGINT and SIGTERM into `token.cancel()`
-    for the block; `signals.received` is the first signal that arrived (or None)."""
+class _OnSignals:
+    """Replaces the default handlers of SIGINT and SIGTERM with `_handle` for the block;
+    `received` is the first signal that arrived (or None)."""
 
-    def __init__(self, token: Any) -> None:
-        self.token = token
+    def __init__(self) -> None:
         self.received: signal.Signals | None = None
         self._previous: dict[signal.Signals, Any] = {}
 
-    def __enter__(self) -> CancelOnSignals:
+    def __enter__(self) -> Self:
         # CPython runs signal handlers only on the main thread; elsewhere runs use the token.
         if threading.current_thread() is threading.main_thread():
             for signum, default in _DEFAULTS.items():
                 if signal.getsignal(signum) == default:
-                    self._previous[signum] = signal.signal(signum, self._handle)
+                    self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
@@ -46,23 +45,55 @@ class CancelOnSignals:
             signal.signal(signum, previous)
         self._previous.clear()
 
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        first = self.received is None
+        if first:
             self.received = signal.Signals(signum)
+        self._handle(first)
+
+    def _handle(self, first: bool) -> None:
+        raise NotImplementedError
+
+    def cancelled(self, what: str, outcome: str, *, run_id: str | None, context: dict[str, Any]) -> RunCancelled:
+        """A `RunCancelled`: `<what> cancelled by <the signal>; <outcome>`, the signal in its context."""
+        assert self.received is not None
+        name = self.received.name
+        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else name
+        return RunCancelled(
+            f"{what} cancelled by {how}; {outcome}",
+            run_id=run_id,
+            code=Code.RUN_CANCELLED,
+            context={**context, "signal": name},
+        )
+
+
+class CancelOnSignals(_OnSignals):
+    """`with CancelOnSignals(token) as signals:` turns SIGINT and SIGTERM into `token.cancel()`
+    for the block."""
+
+    def __init__(self, token: Any) -> None:
+        super().__init__()
+        self.token = token
+
+    def _handle(self, first: bool) -> None:
         self.token.cancel()
 
     def explain(self, error: OmegaError) -> OmegaError:
         """`error`, or for a run this block cancelled, a `RunCancelled` naming the signal."""
         if self.received is None or not isinstance(error, RunCancelled):
             return error
-        name = self.received.name
-        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else name
-        return RunCancelled(
-            f"run cancelled by {how}; no run directory was written, and its logs say how far it got",
-            run_id=error.run_id,
-            code=Code.RUN_CANCELLED,
-            context={**error.context, "signal": name},
-        )
+        outcome = "no run directory was written, and its logs say how far it got"
+        return self.cancelled("run", outcome, run_id=error.run_id, context=error.context)
+
+
+class StopOnSignals(_OnSignals):
+    """`with StopOnSignals() as signals:` for a block that waits on other processes (a sweep on
+    its workers): the first SIGINT or SIGTERM raises KeyboardInterrupt in the main thread, to
+    leave the wait; later ones are absorbed while the block stops the others."""
+
+    def _handle(self, first: bool) -> None:
+        if first:
+            raise KeyboardInterrupt
 
 
 def exit_code(error: BaseException) -> int:

@@ -21,10 +21,8 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from omega_v2.sweeps.tasks import Inputs, Task, install_inputs, run_installed, run_task
-
-#: After Ctrl-C, how long a local pool's running points get to stop before their workers are killed.
-STOP_GRACE_S = 10.0
+from omega_v2.sweeps import pool_worker
+from omega_v2.sweeps.tasks import Inputs, Task, run_task
 
 
 class Backend:
@@ -70,24 +68,27 @@ class LocalPool(Backend):
 
             _git_info()  # looked up once per process: once here, not once in each forked worker
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers, mp_context=context, initializer=install_inputs, initargs=(inputs,)
+            max_workers, mp_context=context, initializer=pool_worker.start, initargs=(inputs,)
         )
 
     def _submit(self, task: Task) -> Any:
-        return self.pool.submit(run_installed, task)
+        return self.pool.submit(pool_worker.run, task)
 
     def close(self, *, cancel: bool) -> None:
-        """On cancel (Ctrl-C reaches the workers too, and their runs stop at the engine's next
-        check), waits up to STOP_GRACE_S for the running points, then kills the workers still
-        busy: a Python strategy's own code can keep a run going. Their staging directories are
-        removed by the next run's start or `python -m omega_v2 clean`."""
+        """On cancel, sends the workers SIGTERM (an idle one ends; a busy one's run stops at the
+        engine's next check), waits up to STOP_GRACE_S for them, then kills the workers still
+        busy: a Python strategy's own code can keep a run going. Their staging directories are removed by the
+        next run's start or `python -m omega_v2 clean`."""
         if not cancel:
             self.pool.shutdown(wait=True)
             return
         # The executor's own list of its processes (Python 3.14 adds terminate_workers()).
         processes = list(getattr(self.pool, "_processes", {}).values())
         self.pool.shutdown(wait=False, cancel_futures=True)
-        deadline = time.monotonic() + STOP_GRACE_S
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + pool_worker.STOP_GRACE_S
         try:
             for process in processes:
                 process.join(max(0.0, deadline - time.monotonic()))

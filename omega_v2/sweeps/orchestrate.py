@@ -15,7 +15,8 @@ from typing import Any
 
 from omega_v2 import paths
 from omega_v2.config import LoadedConfig, load_config
-from omega_v2.errors import Code, ConfigError, OutputError
+from omega_v2.errors import Code, ConfigError, OutputError, RunCancelled
+from omega_v2.interrupts import StopOnSignals
 from omega_v2.progress import SweepProgress
 from omega_v2.runner import config_or_example
 from omega_v2.sweeps import executors, identity, summary, tasks, transfer
@@ -194,6 +195,8 @@ class _Sweep:
     def __init__(self, points: list[grids.Point], keys: list[str], settings: Settings, store: SweepStore) -> None:
         self.points, self.keys, self.settings, self.store = points, keys, settings, store
         self.rows: list[dict[str, Any] | None] = [None] * len(points)
+        #: Points whose outcome the store holds (reused or recorded by this call).
+        self.kept = 0
         self._lock = threading.Lock()  # commit threads finish points too
 
     def run(self) -> list[dict[str, Any]]:
@@ -218,6 +221,7 @@ class _Sweep:
                 todo.append(i)
                 continue
             not_retried += entry["status"] == "failed"
+            self.kept += 1
             self.rows[i] = _row(self.points[i].params, {**entry, "status": _reused(entry["status"])}, entry["location"])
         if not_retried:
             _log.warning(
@@ -235,7 +239,10 @@ class _Sweep:
         futures: dict[Any, int] = {}
         # Runs that come home as bytes are committed on threads (fsync releases the GIL), so the
         # client's disk does not take the runs one at a time while workers wait on it.
-        with ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="omega_v2-commit") as committer:
+        with (
+            StopOnSignals() as signals,
+            ThreadPoolExecutor(COMMIT_THREADS, thread_name_prefix="omega_v2-commit") as committer,
+        ):
             taken = _Taken(self, backend, committer, location, bar)
             interrupted = True
             try:
@@ -243,6 +250,8 @@ class _Sweep:
                 for future in backend.as_completed(futures):
                     taken(futures.pop(future), future)
                 interrupted = False
+            except KeyboardInterrupt:
+                pass  # Ctrl-C or SIGTERM: reported below, once what finished meanwhile is kept
             finally:
                 backend.close(cancel=interrupted)
                 if interrupted:  # Ctrl-C or an error here: keep what finished meanwhile
@@ -250,6 +259,18 @@ class _Sweep:
                         if future.done() and not future.cancelled():
                             taken(i, future)
             taken.check()
+        if interrupted:
+            raise self._cancelled(signals)
+
+    def _cancelled(self, signals: StopOnSignals) -> RunCancelled:
+        sweep_id = self.store.sweep_id
+        outcome = (
+            f"{self.kept} of {len(self.points)} point(s) are finished and kept in its store; call the same "
+            f"sweep again (sweep_id={sweep_id!r}, resume=True) to run only the others"
+        )
+        if signals.received is None:  # a KeyboardInterrupt raised by a caller's own handler
+            return RunCancelled(f"sweep {sweep_id} cancelled; {outcome}", context={"sweep_id": sweep_id})
+        return signals.cancelled(f"sweep {sweep_id}", outcome, run_id=None, context={"sweep_id": sweep_id})
 
     def _delivery(self, backend: executors.Backend) -> tuple[str, str | None, str]:
         """(task mode, its target, where the runs end up)."""
@@ -284,6 +305,7 @@ class _Sweep:
             if not outcome["transient"]:
                 entry = {"key": self.keys[i], "params": self.points[i].params, "location": location, **outcome}
                 self.store.append(entry)
+                self.kept += 1
             self.rows[i] = _row(self.points[i].params, outcome, location)
             bar.update(outcome["status"])
 

@@ -78,23 +78,6 @@ class Task:
     target: str | None = None
 
 
-#: The inputs a local pool worker received at its start (see `install_inputs`).
-_INSTALLED = Inputs()
-
-
-def install_inputs(inputs: Inputs) -> None:
-    """Process pool initializer: keeps the sweep's inputs for every task of this worker, and
-    imports the runner now rather than inside the first run's timing."""
-    global _INSTALLED
-    _INSTALLED = inputs
-    import omega_v2.runner  # noqa: F401
-
-
-def run_installed(task: Task) -> dict[str, Any]:
-    """`run_task` with the inputs this worker got at its start."""
-    return run_task(task, _INSTALLED)
-
-
 def run_task(task: Task, inputs: Inputs | None) -> dict[str, Any]:
     """Runs one point; returns its outcome (module level, so any executor can pickle it)."""
     from omega_v2.runner import run
