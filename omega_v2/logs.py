@@ -155,13 +155,30 @@ class RunLog:
     handler: RunLogHandler
 
 
+def _log_dir(directory: Path, run_id: str) -> None:
+    """Creates the log directory, or says why it cannot be (a file in its place is not a run
+    that already exists)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = (
+            "a file of that name is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
+        )
+        raise OutputError(
+            f"cannot create the log directory {directory}: {why or e}; move it away or choose another var dir",
+            run_id=run_id,
+            code=Code.OUTPUT_IO,
+            context={"file": str(directory)},
+        ) from None
+
+
 @contextlib.contextmanager
 def run_log(path: Path, run_id: str, level: int) -> Iterator[RunLog]:
     """Attaches the run's file handler to the root logger for the duration of the block (records
     of any logger made in the run's context: omega_v2's own and a user strategy's), then
     removes it."""
+    _log_dir(path.parent, run_id)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         handler = RunLogHandler(path, run_id)
     except FileExistsError:
         if path.is_symlink():

@@ -144,3 +144,16 @@ def test_a_run_id_ending_in_python_is_refused_before_any_file(tmp_path: Path, ru
     paths = [_core.RunPaths(var, run_id) for run_id in ("x", "x.py", "x.pythonic")]
     names = [f for p in paths for f in (p.text_log, p.json_log, p.python_log)]
     assert len(set(names)) == len(names)
+
+
+@pytest.mark.parametrize("blocked", ["logs", "var"])
+def test_a_file_where_the_log_directory_goes_is_an_io_error_not_a_taken_run_id(tmp_path: Path, blocked: str) -> None:
+    var = tmp_path / "var"
+    in_the_way = var / "logs" if blocked == "logs" else var
+    in_the_way.parent.mkdir(parents=True, exist_ok=True)
+    in_the_way.write_text("not a directory\n", encoding="utf-8")
+    with pytest.raises(OutputError) as info:
+        omega_v2.run(None, var_dir=var, run_id="blocked")
+    assert info.value.code == "output.io" and info.value.run_id == "blocked"
+    assert str(var / "logs") in str(info.value) and "a file of that name is in the way" in str(info.value)
+    assert in_the_way.read_text(encoding="utf-8") == "not a directory\n"
