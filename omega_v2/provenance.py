@@ -67,6 +67,26 @@ def recorded(run: str | os.PathLike[str], var_dir: str | os.PathLike[str] | None
     return RecordedRun(run_dir, meta, text.decode("utf-8").strip())
 
 
+def recorded_config(run: RecordedRun) -> Any:
+    """The run's `config.json`, validated like any config (a `LoadedConfig`), once it is known
+    to be the config the run ran: its hash and seed must be the ones `meta.json` recorded, or an
+    edited file would replay or explain another run under the original's name."""
+    from omega_v2.config import config_hash, load_config
+
+    path, meta_path = run.run_dir / "config.json", run.run_dir / "meta.json"
+    recorded_hash = run_files.field(run.meta, meta_path, "config.hash", str)
+    loaded = load_config(run_files.parse_json(path, run.config_json.encode("utf-8")))
+    # A prod run without rng_seed drew one: config.json carries it, the hash was taken without it.
+    hashes = {loaded.config_hash, config_hash({**loaded.model.model_dump(mode="json"), "rng_seed": None})}
+    if recorded_hash not in hashes or loaded.normalized["rng_seed"] != run.meta.get("seed"):
+        raise run_files.unreadable(
+            path,
+            f"is not the config run {run.run_id} ran (its hash or seed is not the one meta.json recorded: the "
+            "file was edited); restore it, or run the edited config as a new run with `python -m omega_v2 run FILE`",
+        )
+    return loaded
+
+
 def data_root(run: RecordedRun, override: str | os.PathLike[str] | None) -> Path:
     """Where the run's data files are now (`override`, else where the run read them), after
     checking each one and the specs files against the run's manifest. Nothing is read but the

@@ -7,7 +7,6 @@ original ones. So a prod run that went wrong can be re-lived at debug level, wit
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,12 +53,13 @@ def replay(
 
     rec = provenance.recorded(getattr(run, "run_dir", run), var_dir)
     provenance.check_inputs(rec, data=data, signals=signals, strategy=strategy)
+    config = provenance.recorded_config(rec)
     root = None if rec.in_memory else provenance.data_root(rec, data_root)
     var = _core.RunPaths.from_run_dir(rec.run_dir).var_dir if var_dir is None else var_dir
     new_id = run_id or _next_id(rec, var)
     with _log_level(level):
         result = run_backtest(
-            json.loads(rec.config_json),
+            config,
             data=data,
             signals=signals,
             strategy=strategy,

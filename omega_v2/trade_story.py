@@ -54,7 +54,6 @@ def explain(
     """The story of trade `trade` (0-based, as in `trades.json` and `RunResult.trades`) of the run
     `run` (a run_id, a run directory or a RunResult). In-memory data, signals and Python
     strategies are not stored with a run: pass the same ones again."""
-    from omega_v2.config import load_config
     from omega_v2.inputs import engine_inputs
 
     rec = provenance.recorded(getattr(run, "run_dir", run), var_dir)
@@ -67,7 +66,7 @@ def explain(
         )
     provenance.check_inputs(rec, data=data, signals=signals, strategy=strategy)
     root = provenance.data_root(rec, data_root) if not rec.in_memory else None
-    inputs = engine_inputs(load_config(json.loads(rec.config_json)), data=data, signals=signals, strategy=strategy)
+    inputs = engine_inputs(provenance.recorded_config(rec), data=data, signals=signals, strategy=strategy)
     inputs.pop("strategy_identity", None)
     story = json.loads(_core.explain(rec.config_json, data_root=root or ".", trade=trade, **inputs))
     _check_reproduced(story, trades[trade], rec)

@@ -211,6 +211,31 @@ def test_a_damaged_run_directory_is_refused_naming_the_file(
     assert proc.returncode == 6 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("mode", ["dev", "prod"])
+@pytest.mark.parametrize("edit", ["account.risk_per_trade", "rng_seed"])
+def test_an_edited_config_json_is_refused_before_anything_runs(
+    make_config: Any, omega_var_dir: Path, example_data_root: Path, run_python: Any, mode: str, edit: str
+) -> None:
+    """config.json must be the config whose hash and seed meta.json recorded (a prod run's drawn
+    seed included), else the replay would be another run under the original's name."""
+    om.run(make_config(run_mode=mode, rng_seed=None), data_root=example_data_root, var_dir=omega_var_dir, run_id="ed")
+    path = omega_var_dir / "results/backtests/ed/config.json"
+    config = json.loads(path.read_text())
+    if edit == "rng_seed":
+        config["rng_seed"] += 1
+    else:
+        config["account"]["risk_per_trade"] *= 2
+    path.write_text(json.dumps(config))
+    for call in (lambda: om.replay("ed", var_dir=omega_var_dir), lambda: om.explain("ed", 0, var_dir=omega_var_dir)):
+        with pytest.raises(om.RunNotFound, match="is not the config run ed ran") as info:
+            call()
+        assert info.value.code == Code.RUN_UNREADABLE and info.value.context["file"] == str(path)
+    proc = run_python(None, "replay", "ed", "--var-dir", str(omega_var_dir), module="omega_v2")
+    assert proc.returncode == 6 and "the file was edited" in proc.stderr, proc.stderr
+    assert str(config["rng_seed"]) not in proc.stderr.replace(str(omega_var_dir), "")  # nor does a seed
+    assert not list((omega_var_dir / "logs").glob("ed-replay-*"))
+
+
 def test_diff_of_runs_that_differ_in_one_data_file(
     make_config: Any, omega_var_dir: Path, example_data_root: Path, tmp_path: Path
 ) -> None:

@@ -333,6 +333,21 @@ def test_added_removed_and_moved_files(var: Path, tmp_path: Path) -> None:
     assert files == {bid["name"]: "moved", ask["name"]: "removed", extra["name"]: "added", spec["name"]: "changed"}
 
 
+def test_runs_whose_files_only_moved_say_so(var: Path, tmp_path: Path, cli: Any) -> None:
+    a, b = copy_run(var, "base", tmp_path / "a"), copy_run(var, "base", tmp_path / "b")
+    bid, ask = read_json(a / "meta.json")["dataset"]["files"]
+
+    def edit(m: dict[str, Any]) -> None:
+        m["dataset"]["files"] = [{**f, "path": "/elsewhere/" + f["name"]} for f in (bid, ask)]
+
+    edit_json(b / "meta.json", edit)
+    proc = cli(str(a), str(b))
+    assert proc.returncode == 0, "the results are identical"
+    data = section(proc.stdout, "data")
+    assert data[0].endswith("; 2 file location(s) (same sha256) differ"), data
+    assert f"  data file {bid['name']} moved (same sha256): {bid['path']} -> /elsewhere/{bid['name']}" in data
+
+
 # --------------------------------------------------------------------------------------
 # Trades: one list a prefix of the other
 

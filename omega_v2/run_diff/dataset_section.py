@@ -64,8 +64,15 @@ class DatasetSection:
             files = f"{self.file_count} data files"
             return f"identical (manifest {short(self.manifest_a)}, {files}, {number(bars, 0)} bars {start} .. {end})"
         if self.manifest_a == self.manifest_b:
-            return f"same manifest {short(self.manifest_a)}; bars or governance differ"
+            return f"same manifest {short(self.manifest_a)}; {', '.join(self._what_differs())} differ"
         return f"manifest {short(self.manifest_a)} -> {short(self.manifest_b)}"
+
+    def _what_differs(self) -> list[str]:
+        moved = sum(f.change == "moved" for f in self.files)
+        parts = [f"{moved} file location(s) (same sha256)"] if moved else []
+        if len(self.files) > moved:
+            parts.append("files")
+        return parts + [what for what, differ in (("bars", self.scalars), ("governance", self.governance)) if differ]
 
     def details(self) -> list[str]:
         lines = [f.text() for f in self.files]
