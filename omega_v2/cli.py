@@ -25,17 +25,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser(all_commands=not argv or argv[0] not in _OWN_COMMANDS)
     args = parser.parse_args(argv)
     _show_config_warnings()
+    signals = interrupts.command()
     try:
-        return args.handler(args)
+        signals.work()
+        code = args.handler(args)
     except (errors.OmegaError, KeyboardInterrupt) as e:
         # The process ends with this report: another Ctrl-C or SIGTERM must not cut it short.
         interrupts.ignore_further()
-        print(f"error: {e}" if isinstance(e, errors.OmegaError) else "error: cancelled (Ctrl-C)", file=sys.stderr)
-        return interrupts.exit_code(e)
+        reported = signals.cancelled(e) if isinstance(e, KeyboardInterrupt) else e
+        print(f"error: {reported}" if isinstance(reported, errors.OmegaError) else "error: cancelled (Ctrl-C)",
+              file=sys.stderr)  # fmt: skip
+        return interrupts.exit_code(reported)
     except BrokenPipeError:
         # `... | head` closed stdout: stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    if signals.state == signals.SETTLED and signals.received is not None:
+        print(f"note: {signals.received.name} came once the run was committed; its result stands", file=sys.stderr)
+    return code
 
 
 def console() -> NoReturn:
@@ -44,6 +51,7 @@ def console() -> NoReturn:
     teardown of every module and object: a command has nothing left to do by then (a run's
     artefacts and logs are committed, synced and closed before `main` returns), and freeing
     pydantic's validators and the engine's module one by one costs a fresh process ~25 ms."""
+    interrupts.for_command()
     code = main()
     atexit._run_exitfuncs()  # what the interpreter would run first (logging.shutdown among them)
     for stream in (sys.stdout, sys.stderr):

@@ -36,7 +36,7 @@ class _OnSignals:
         # CPython runs signal handlers only on the main thread; elsewhere runs use the token.
         if threading.current_thread() is threading.main_thread():
             for signum, default in _DEFAULTS.items():
-                if signal.getsignal(signum) == default:
+                if signal.getsignal(signum) in (default, _COMMAND.on_signal):
                     self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
@@ -78,6 +78,11 @@ class CancelOnSignals(_OnSignals):
     def _handle(self, first: bool) -> None:
         self.token.cancel()
 
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if _COMMAND.on_signal in self._previous.values():
+            _COMMAND.settle()  # the run is over (committed or failed): what is left is its report
+        super().__exit__(*exc)
+
     def explain(self, error: OmegaError) -> OmegaError:
         """`error`, or for a run this block cancelled, a `RunCancelled` naming the signal."""
         if self.received is None or not isinstance(error, RunCancelled):
@@ -94,6 +99,66 @@ class StopOnSignals(_OnSignals):
     def _handle(self, first: bool) -> None:
         if first:
             raise KeyboardInterrupt
+
+
+class CommandSignals:
+    """The command line's handler of SIGINT and SIGTERM for its whole process, so that no signal
+    ends a command with a traceback or without a word:
+
+    * while the command starts (imports, arguments), a signal is kept and the command reports
+      it instead of starting (`work`);
+    * while it works, a signal raises KeyboardInterrupt, which the command reports as its
+      cancellation (a run or sweep puts its own handler in place for its duration);
+    * once a run it made is over, a signal is kept and ignored: the command reports the run's
+      result (a committed run is complete) or its failure.
+    """
+
+    STARTING, WORKING, SETTLED = "starting", "working", "settled"
+
+    def __init__(self) -> None:
+        self.state = self.STARTING
+        self.received: signal.Signals | None = None
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in _DEFAULTS:
+                signal.signal(signum, self.on_signal)
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.received = self.received or signal.Signals(signum)
+        if self.state == self.WORKING:
+            raise KeyboardInterrupt
+
+    def work(self) -> None:
+        """The command starts its work, unless a signal came first."""
+        self.state = self.WORKING
+        if self.received is not None:
+            raise KeyboardInterrupt
+
+    def settle(self) -> None:
+        self.state = self.SETTLED
+
+    def cancelled(self, interrupt: KeyboardInterrupt) -> BaseException:
+        """What to report for a KeyboardInterrupt that ended the command: a `RunCancelled`
+        naming the signal when it was one of ours."""
+        if isinstance(interrupt, RunCancelled) or self.received is None:
+            return interrupt
+        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else self.received.name
+        return RunCancelled(f"cancelled by {how}", code=Code.RUN_CANCELLED, context={"signal": self.received.name})
+
+
+#: The command line's handler (installed only by the command line's entry points).
+_COMMAND = CommandSignals()
+
+
+def for_command() -> CommandSignals:
+    """Installs the command line's handler (see `CommandSignals`); returns it."""
+    _COMMAND.install()
+    return _COMMAND
+
+
+def command() -> CommandSignals:
+    return _COMMAND
 
 
 def exit_code(error: BaseException) -> int:

@@ -193,3 +193,58 @@ def test_a_run_on_another_thread_installs_no_handler(
     worker.join(timeout=60)
     assert set(during) == {before}
     assert outcome["error"].code == "run.cancelled" and "signal" not in outcome["error"].context
+
+
+# A signal at a chosen moment of the command line's own work, outside the run: injected by the
+# child itself at that point of the same sequence `python -m omega_v2` follows, so the moment is
+# exact rather than a race with a timer.
+CLI_WITH_SIGNAL = """
+import os, signal, sys
+from omega_v2 import interrupts
+interrupts.for_command()  # what omega_v2/__main__.py does first
+signum = signal.Signals[{signame!r}]
+if {moment!r} == "imports":
+    os.kill(os.getpid(), signum)
+from omega_v2 import cli, runner
+if {moment!r} == "config":
+    loading = runner.load_config
+    def load_config(*args, **kwargs):
+        os.kill(os.getpid(), signum)
+        return loading(*args, **kwargs)
+    runner.load_config = load_config
+if {moment!r} == "committed":
+    class Committed(runner.RunResult):
+        def __init__(self, *args, **kwargs):
+            os.kill(os.getpid(), signum)  # the run's own handler is gone: its directory is committed
+            super().__init__(*args, **kwargs)
+    runner.RunResult = Committed
+sys.argv = ["omega_v2", "run", "--var-dir", {var!r}, "--run-id", "moment", "--quiet"]
+cli.console()
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("moment", ["imports", "config"])
+def test_a_signal_before_the_run_ends_the_command_with_one_line(
+    tmp_path: Path, run_python: Any, moment: str, signame: str
+) -> None:
+    var = tmp_path / "var"
+    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment=moment, var=str(var)))
+    signum = signal.Signals[signame]
+    assert proc.returncode == 128 + signum.value, proc.stderr
+    how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else "SIGTERM"
+    assert proc.stderr == f"error: cancelled by {how}\n"
+    assert not (var / "results").exists() and not (var / "logs").exists(), "nothing was started"
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_signal_once_the_run_is_committed_leaves_its_result_standing(
+    tmp_path: Path, run_python: Any, signame: str
+) -> None:
+    var = tmp_path / "var"
+    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment="committed", var=str(var)))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == f"note: {signame} came once the run was committed; its result stands\n"
+    assert "run moment: EURUSD" in proc.stdout and "artefacts: " in proc.stdout, proc.stdout
+    meta = json.loads((var / "results" / "backtests" / "moment" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["status"] == "success" and meta["counters"]["trades_emitted"] > 0
