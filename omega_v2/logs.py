@@ -123,12 +123,8 @@ class RunLogHandler(logging.FileHandler):
     def check(self) -> None:
         if self.failure is not None:
             reason = getattr(self.failure, "strerror", None) or self.failure
-            raise OutputError(
-                f"cannot write the run's Python log {self.baseFilename}: {reason}; free space or fix permissions",
-                run_id=self.run_id,
-                code=Code.OUTPUT_IO,
-                context={"file": self.baseFilename},
-            )
+            message = f"cannot write the run's Python log {self.baseFilename}: {reason}; free space or fix permissions"
+            raise _failure(Code.OUTPUT_IO, self.baseFilename, self.run_id, message)
 
     def sync(self) -> None:
         """Flushes and fsyncs the file; raises the first write failure of the run."""
@@ -164,11 +160,11 @@ def _log_dir(directory: Path, run_id: str) -> None:
         why = (
             "a file of that name is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
         )
-        raise OutputError(
+        raise _failure(
+            Code.OUTPUT_IO,
+            directory,
+            run_id,
             f"cannot create the log directory {directory}: {why or e}; move it away or choose another var dir",
-            run_id=run_id,
-            code=Code.OUTPUT_IO,
-            context={"file": str(directory)},
         ) from None
 
 
@@ -182,24 +178,24 @@ def run_log(path: Path, run_id: str, level: int) -> Iterator[RunLog]:
         handler = RunLogHandler(path, run_id)
     except FileExistsError:
         if path.is_symlink():
-            raise OutputError(
+            raise _failure(
+                Code.OUTPUT_UNSAFE_PATH,
+                path,
+                run_id,
                 f"{path} is a symbolic link; a run never writes through a link: remove it",
-                run_id=run_id,
-                code=Code.OUTPUT_UNSAFE_PATH,
-                context={"file": str(path)},
             ) from None
-        raise OutputError(
+        raise _failure(
+            Code.OUTPUT_EXISTS,
+            path,
+            run_id,
             f"run_id `{run_id}` is already used ({path} exists); choose another run_id or remove that run",
-            run_id=run_id,
-            code=Code.OUTPUT_EXISTS,
-            context={"file": str(path)},
         ) from None
     except OSError as e:
-        raise OutputError(
+        raise _failure(
+            Code.OUTPUT_IO,
+            path,
+            run_id,
             f"cannot create the run's Python log {path}: {e.strerror or e}; check that the var dir is writable",
-            run_id=run_id,
-            code=Code.OUTPUT_IO,
-            context={"file": str(path)},
         ) from None
     handler.setLevel(level)
     handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)s [run_id=%(run_id)s] %(name)s: %(message)s"))
@@ -288,11 +284,14 @@ def _lines(path: Path) -> list[str]:
 
 
 def _unreadable(path: Path, e: OSError) -> OutputError:
-    return OutputError(
-        f"cannot read the log file {path}: {e.strerror or e}; check its permissions",
-        code=Code.OUTPUT_IO,
-        context={"file": str(path)},
+    return _failure(
+        Code.OUTPUT_IO, path, None, f"cannot read the log file {path}: {e.strerror or e}; check its permissions"
     )
+
+
+def _failure(code: str, path: Path | str, run_id: str | None, message: str) -> OutputError:
+    """An `OutputError` about the log file or directory `path`."""
+    return OutputError(message, run_id=run_id, code=code, context={"file": str(path)})
 
 
 def _rust_record(rec: dict[str, Any]) -> dict[str, Any]:
