@@ -161,10 +161,12 @@ def test_inputs_reach_each_worker_once(client: Any, market: om.Market, make_conf
     grid = {"strategy_parameters.z_score_long": [-1.5, -2.0, -2.5, -3.0, -3.5, -4.0]}
     result = om.sweep(make_config(), grid, executor=client, data=counting, var_dir=tmp_path / "var", progress=False)
     assert result.counts["success"] == 6
-    worker_pids = set(client.run(os.getpid).values())
+    worker_pids = {str(pid) for pid in client.run(os.getpid).values()}
     unpickled = tally.read_text(encoding="utf-8").split()
-    assert sorted(unpickled) == sorted(str(pid) for pid in worker_pids)  # one copy per worker
-    assert len(set(result.summary["worker"])) <= 2
+    ran_on = {worker.rsplit(":", 1)[1] for worker in result.summary["worker"]}
+    # One copy per worker, never one per run: each worker that ran points unpickled the market
+    # exactly once (a worker the scheduler gave no point may not have unpickled it at all).
+    assert len(unpickled) == len(set(unpickled)) and ran_on <= set(unpickled) <= worker_pids, (unpickled, ran_on)
 
 
 def test_a_python_strategy_and_a_signals_frame_travel_to_the_workers(
