@@ -249,3 +249,21 @@ def test_sweep_ids(base: dict[str, Any], tmp_path: Path) -> None:
         ).sweep_id
         != default
     )
+
+
+def test_points_that_could_not_write_their_run_are_not_recorded_and_run_again(
+    base: dict[str, Any], tmp_path: Path
+) -> None:
+    """A var dir whose logs/ is a file fails every run with output.io: the machine's fault, not
+    the points', so none is recorded as failed and the next call, once fixed, runs them all."""
+    var = tmp_path / "var"
+    var.mkdir()
+    (var / "logs").write_text("in the way\n", encoding="utf-8")
+    first = _run(base, [-2.0, -2.5], var, sweep_id="blocked")
+    assert first.counts == {"success": 0, "reused": 0, "failed": 2}
+    assert all(error.startswith("output.io: ") for error in first.summary["error"])
+    assert SweepStore(var, "blocked").entries() == {}
+    (var / "logs").unlink()
+    second = _run(base, [-2.0, -2.5], var, sweep_id="blocked")
+    assert second.counts == {"success": 2, "reused": 0, "failed": 0}
+    assert all(second.summary["total_trades"] > 0)

@@ -21,8 +21,9 @@ import pytest
 
 import omega_v2 as om
 
-# The last two points sleep 2-3 ms a bar (a minute a run), so they are running when the signal
-# comes; each writes its worker's pid once it started.
+# The last four points sleep 2-3.5 ms a bar (a minute a run): two are running when the signal
+# comes and two are queued for the workers, which must never start them. Each slow point writes
+# its worker's pid once it started.
 STUBBORN = """
 import os, time
 import omega_v2 as om
@@ -36,13 +37,14 @@ class Stubborn(om.Strategy):
     def on_bar(self, t, position):
         time.sleep(self.wait)
 """
-WAITS = [0, 1e-9, 0.002, 0.003]
+WAITS = [0, 1e-9, 0.002, 0.003, 0.0025, 0.0035]
 
 
 class SweepProcess:
-    """A child interpreter running a 4-point sweep on two pool workers, in its own session."""
+    """A child interpreter running a 6-point sweep on two pool workers, in its own session."""
 
-    def __init__(self, tmp_path: Path, config: dict[str, Any]) -> None:
+    def __init__(self, tmp_path: Path, config: dict[str, Any], function: str = "sweep", windows: str = "") -> None:
+        """`function`: `sweep`, or `walk_forward` with `windows` (its train/test/step arguments)."""
         self.config, self.var, self.pids = config, tmp_path / "var", tmp_path / "pids"
         self.pids.mkdir()
         self.module = tmp_path / "stubborn.py"
@@ -51,8 +53,8 @@ class SweepProcess:
         script = (
             f"import json, sys; sys.path.insert(0, {str(tmp_path)!r}); import omega_v2 as om, stubborn\n"
             "try:\n"
-            f"    om.sweep({config!r}, {{'strategy_parameters.wait': {WAITS!r}}}, strategy=stubborn.Stubborn,\n"
-            f"             max_workers=2, sweep_id='sig', {options})\n"
+            f"    om.{function}({config!r}, {{'strategy_parameters.wait': {WAITS!r}}}, strategy=stubborn.Stubborn,\n"
+            f"             max_workers=2, sweep_id='sig', {windows}{options})\n"
             "except om.RunCancelled as e:\n"
             "    print(json.dumps({'message': str(e), 'code': e.code, 'context': e.context}), flush=True)\n"
             "    sys.exit(3)\n"
@@ -60,7 +62,7 @@ class SweepProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
         )
-        self.index = self.var / "sweeps" / "sig" / "points.jsonl"
+        self.index = self.var / "sweeps" / ("sig" if function == "sweep" else "sig-train") / "points.jsonl"
 
     def wait_until_slow_points_run(self) -> list[int]:
         """Waits until the two fast points are recorded and both slow ones started; their pids."""
@@ -118,8 +120,9 @@ def sweep_process(tmp_path: Path, make_config: Any) -> Iterator[SweepProcess]:
 
 
 def assert_cancelled_cleanly(child: SweepProcess, signame: str, read_jsonl: Any) -> None:
-    """The two fast points are recorded with their run dirs; the two slow points' runs were
-    cancelled by `signame`, left no staging directory and say so in both logs."""
+    """The two fast points are recorded with their run dirs; the two slow points that ran were
+    cancelled by `signame`, left no staging directory and say so in both logs; the queued ones
+    never started (no log of theirs)."""
     recorded = child.recorded()
     assert [line["status"] for line in recorded] == ["success", "success"]
     backtests = child.var / "results" / "backtests"
@@ -157,7 +160,7 @@ def test_a_signal_cancels_the_sweep_and_its_workers(
     assert error["code"] == "run.cancelled"
     assert error["context"] == {"sweep_id": "sig", "signal": signum.name}
     message = error["message"]
-    assert f"sweep sig cancelled by {how}" in message and "2 of 4 point(s) are finished" in message, message
+    assert f"sweep sig cancelled by {how}" in message and "2 of 6 point(s) of sig are finished" in message, message
     assert "sweep_id='sig'" in message, message
     assert wait_gone(workers, 5) == [], "no worker outlives its sweep"
     assert_cancelled_cleanly(sweep_process, "SIGTERM", read_jsonl)  # the workers were sent SIGTERM
@@ -182,3 +185,27 @@ def test_workers_whose_sweep_process_was_killed_cancel_their_runs_and_exit(
     sweep_process.proc.wait(timeout=30)
     assert wait_gone(workers, 15) == [], "a worker outlived its killed sweep"
     assert_cancelled_cleanly(sweep_process, "SIGTERM", read_jsonl)
+
+
+def test_a_signal_cancels_a_walk_forward_naming_the_id_to_call_again(
+    tmp_path: Path, make_config: Any, read_jsonl: Any
+) -> None:
+    """One window (7 train days, 7 test days): SIGTERM while its train sweep runs."""
+    config = {
+        **make_config(strategy_name="python", start_date="2025-01-06", end_date="2025-01-19"),
+        "strategy_parameters": {"wait": 0},
+    }
+    child = SweepProcess(tmp_path, config, "walk_forward", "train='7D', test='7D', step='7D', ")
+    try:
+        workers = child.wait_until_slow_points_run()
+        os.kill(child.proc.pid, signal.SIGTERM)
+        stdout, stderr = child.proc.communicate(timeout=60)
+    finally:
+        child.kill_all()
+    assert child.proc.returncode == 3, stderr
+    error = json.loads(stdout)
+    assert error["context"] == {"sweep_id": "sig", "signal": "SIGTERM"}
+    assert error["message"].startswith("walk_forward sig cancelled by SIGTERM; 2 of 6 point(s) of sig-train "), error
+    assert "call the same walk_forward again (sweep_id='sig', resume=True)" in error["message"], error
+    assert wait_gone(workers, 5) == []
+    assert_cancelled_cleanly(child, "SIGTERM", read_jsonl)

@@ -159,8 +159,17 @@ def _inputs(data: Any, signals: Any, strategy: Any) -> tasks.Inputs:
     return tasks.Inputs(market=data, signals=signals, strategy=strategy)
 
 
-def run_points(points: list[grids.Point], params: list[str], settings: Settings, sweep_id: str) -> SweepResult:
-    """Runs the points not already in the store and returns the summary of all of them."""
+def run_points(
+    points: list[grids.Point],
+    params: list[str],
+    settings: Settings,
+    sweep_id: str,
+    *,
+    called_as: tuple[str, str] | None = None,
+) -> SweepResult:
+    """Runs the points not already in the store and returns the summary of all of them.
+    `called_as`: (the function, its sweep_id) a cancelled caller is told to call again
+    (default: `sweep` with `sweep_id`)."""
     from omega_v2.inputs import engine_inputs
 
     for point in points:  # every point's inputs are checked before any run starts
@@ -177,7 +186,7 @@ def run_points(points: list[grids.Point], params: list[str], settings: Settings,
         }
     )
     try:
-        rows = _Sweep(points, keys, settings, store).run()
+        rows = _Sweep(points, keys, settings, store, called_as or ("sweep", sweep_id)).run()
     finally:
         store.close()
     table = summary.frame(rows, params, settings.ranking)
@@ -192,8 +201,16 @@ def _rank_text(ranking: Ranking) -> str:
 class _Sweep:
     """One call's work: reuse what the store holds, run the rest, record each as it finishes."""
 
-    def __init__(self, points: list[grids.Point], keys: list[str], settings: Settings, store: SweepStore) -> None:
+    def __init__(
+        self,
+        points: list[grids.Point],
+        keys: list[str],
+        settings: Settings,
+        store: SweepStore,
+        called_as: tuple[str, str],
+    ) -> None:
         self.points, self.keys, self.settings, self.store = points, keys, settings, store
+        self.called_as = called_as
         self.rows: list[dict[str, Any] | None] = [None] * len(points)
         #: Points whose outcome the store holds (reused or recorded by this call).
         self.kept = 0
@@ -263,14 +280,15 @@ class _Sweep:
             raise self._cancelled(signals)
 
     def _cancelled(self, signals: StopOnSignals) -> RunCancelled:
-        sweep_id = self.store.sweep_id
+        function, sweep_id = self.called_as
         outcome = (
-            f"{self.kept} of {len(self.points)} point(s) are finished and kept in its store; call the same "
-            f"sweep again (sweep_id={sweep_id!r}, resume=True) to run only the others"
+            f"{self.kept} of {len(self.points)} point(s) of {self.store.sweep_id} are finished and kept in its "
+            f"store; call the same {function} again (sweep_id={sweep_id!r}, resume=True) to run only the others"
         )
+        what, context = f"{function} {sweep_id}", {"sweep_id": sweep_id}
         if signals.received is None:  # a KeyboardInterrupt raised by a caller's own handler
-            return RunCancelled(f"sweep {sweep_id} cancelled; {outcome}", context={"sweep_id": sweep_id})
-        return signals.cancelled(f"sweep {sweep_id}", outcome, run_id=None, context={"sweep_id": sweep_id})
+            return RunCancelled(f"{what} cancelled; {outcome}", context=context)
+        return signals.cancelled(what, outcome, run_id=None, context=context)
 
     def _delivery(self, backend: executors.Backend) -> tuple[str, str | None, str]:
         """(task mode, its target, where the runs end up)."""

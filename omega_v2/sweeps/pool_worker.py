@@ -2,9 +2,9 @@
 
 The sweep's process alone decides when its points stop (see `docs/sweeps.md`): a worker ignores
 Ctrl-C (the terminal sends it to every process of the group) and is sent SIGTERM by the sweep,
-which cancels its run like any run's SIGTERM. A worker whose sweep process died without that
-(SIGKILL, the OOM killer) sees its parent change, cancels its run the same way and exits, so no
-worker outlives its sweep.
+which cancels its run like any run's SIGTERM; the tasks already queued for it then end without
+starting. A worker whose sweep process died without that (SIGKILL, the OOM killer) sees its
+parent change, cancels its run the same way and exits, so no worker outlives its sweep.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Any
 
-from omega_v2.sweeps.tasks import Inputs, Task, run_task
+from omega_v2.sweeps.tasks import Inputs, Task, cancelled, not_started, run_task
 
 #: After a stop, how long running points get to end before their workers are killed.
 STOP_GRACE_S = 10.0
@@ -26,6 +26,9 @@ PARENT_POLL_S = 0.25
 _inputs = Inputs()
 #: Set while no task runs, so a worker whose parent died exits as soon as its run is cancelled.
 _idle = threading.Event()
+#: Set once a run of this worker was cancelled: the sweep is stopping, and the tasks already
+#: queued for this worker (the pool hands them over ahead) must not start.
+_stopping = threading.Event()
 
 
 def start(inputs: Inputs) -> None:
@@ -44,9 +47,14 @@ def start(inputs: Inputs) -> None:
 
 def run(task: Task) -> dict[str, Any]:
     """`run_task` with the inputs this worker got at its start."""
+    if _stopping.is_set():
+        return not_started(task)
     _idle.clear()
     try:
-        return run_task(task, _inputs)
+        outcome = run_task(task, _inputs)
+        if cancelled(outcome):
+            _stopping.set()
+        return outcome
     finally:
         _idle.set()
 
@@ -54,6 +62,7 @@ def run(task: Task) -> dict[str, Any]:
 def _stop_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(PARENT_POLL_S)
+    _stopping.set()
     # Idle, the default handler ends the worker here; in a run, the run is cancelled cleanly.
     os.kill(os.getpid(), signal.SIGTERM)
     _idle.wait(STOP_GRACE_S)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omega_v2.errors import OmegaError, RunCancelled
+from omega_v2.errors import Code, OmegaError, OutputError, RunCancelled
 from omega_v2.paths import EXAMPLE_DATA_ROOT
 
 DIRECT, SHIP, UPLOAD = "direct", "ship", "upload"
@@ -136,12 +136,23 @@ def _failed(error: OmegaError) -> dict[str, Any]:
         "status": "failed",
         "run_id": error.run_id,
         "error": f"{error.code}: {error}",
-        # A run cancelled (Ctrl-C or SIGTERM reach the workers too) says nothing about the point.
-        "transient": isinstance(error, RunCancelled),
+        # A run cancelled (a signal reached its worker) or whose files could not be written (a
+        # full disk, a var dir in the way) says nothing about the point: it runs again next call.
+        "transient": isinstance(error, (RunCancelled, OutputError)),
         "metrics": {},
         "engine_ms": None,
         "record": None,
     }
+
+
+def not_started(task: Task) -> dict[str, Any]:
+    """The outcome of a task its worker did not start because the sweep is stopping."""
+    return {**_failed(RunCancelled("the sweep was stopped before this point started")), "index": task.index}
+
+
+def cancelled(outcome: dict[str, Any]) -> bool:
+    """Whether `outcome` is a run cancelled (by a signal to its worker, or `not_started`)."""
+    return outcome["status"] == "failed" and outcome["error"].startswith(f"{Code.RUN_CANCELLED}:")
 
 
 def _deliver(task: Task, scratch: Path, run_id: str, outcome: dict[str, Any]) -> None:

@@ -184,14 +184,14 @@ def walk_forward(
         for w in plan
         for p, cfg in grid_points
     ]
-    trained = run_points(train_points, params, settings, f"{wf_id}-train")
+    trained = run_points(train_points, params, settings, f"{wf_id}-train", called_as=("walk_forward", wf_id))
     winners = _winners(trained, plan)
     test_points = []
     for index, winner in winners.items():
         chosen = _params(winner, list(values))
         span = plan[index].span("test")
         test_points.append(grids.checked({"window": index, **chosen}, grids.with_values(base, {**chosen, **span})))
-    tested = run_points(test_points, params, settings, f"{wf_id}-test")
+    tested = run_points(test_points, params, settings, f"{wf_id}-test", called_as=("walk_forward", wf_id))
     table = _windows_frame(plan, list(values), winners, tested, settings.ranking.metric)
     initial = float(base["account"]["initial_balance"])
     curve = _stitched(table, initial)
