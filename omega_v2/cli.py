@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     if signals.state == signals.SETTLED and signals.received is not None:
-        print(f"note: {signals.received.name} came once the run was committed; its result stands", file=sys.stderr)
+        print(f"note: {signals.received.name} came too late to cancel the run; its result stands", file=sys.stderr)
     return code
 
 

@@ -81,6 +81,7 @@ class CancelOnSignals(_OnSignals):
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         if _COMMAND.on_signal in self._previous.values():
             _COMMAND.settle()  # the run is over (committed or failed): what is left is its report
+            _COMMAND.received = _COMMAND.received or self.received  # one that came too late is still told
         super().__exit__(*exc)
 
     def explain(self, error: OmegaError) -> OmegaError:

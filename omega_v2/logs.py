@@ -157,14 +157,13 @@ def _log_dir(directory: Path, run_id: str) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        why = (
-            "a file of that name is in the way" if isinstance(e, (FileExistsError, NotADirectoryError)) else e.strerror
-        )
+        blocked = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocked} is a file, not a directory" if blocked is not None else (e.strerror or str(e))
         raise _failure(
             Code.OUTPUT_IO,
-            directory,
+            blocked or directory,
             run_id,
-            f"cannot create the log directory {directory}: {why or e}; move it away or choose another var dir",
+            f"cannot create the log directory {directory}: {why}; move it away or choose another var dir",
         ) from None
 
 

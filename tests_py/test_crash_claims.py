@@ -155,5 +155,6 @@ def test_a_file_where_the_log_directory_goes_is_an_io_error_not_a_taken_run_id(t
     with pytest.raises(OutputError) as info:
         omega_v2.run(None, var_dir=var, run_id="blocked")
     assert info.value.code == "output.io" and info.value.run_id == "blocked"
-    assert str(var / "logs") in str(info.value) and "a file of that name is in the way" in str(info.value)
+    assert info.value.context["file"] == str(in_the_way)
+    assert f"cannot create the log directory {var / 'logs'}: {in_the_way} is a file, not a directory" in str(info.value)
     assert in_the_way.read_text(encoding="utf-8") == "not a directory\n"

@@ -212,6 +212,12 @@ if {moment!r} == "config":
         os.kill(os.getpid(), signum)
         return loading(*args, **kwargs)
     runner.load_config = load_config
+if {moment!r} == "in-run-after-commit":
+    class Bar(runner.RunProgressBar):
+        def __exit__(self, *exc):
+            os.kill(os.getpid(), signum)  # the engine has returned: committed, the run's handler still on
+            return super().__exit__(*exc)
+    runner.RunProgressBar = Bar
 if {moment!r} == "committed":
     class Committed(runner.RunResult):
         def __init__(self, *args, **kwargs):
@@ -237,14 +243,15 @@ def test_a_signal_before_the_run_ends_the_command_with_one_line(
     assert not (var / "results").exists() and not (var / "logs").exists(), "nothing was started"
 
 
+@pytest.mark.parametrize("moment", ["in-run-after-commit", "committed"])
 @pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
 def test_a_signal_once_the_run_is_committed_leaves_its_result_standing(
-    tmp_path: Path, run_python: Any, signame: str
+    tmp_path: Path, run_python: Any, signame: str, moment: str
 ) -> None:
     var = tmp_path / "var"
-    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment="committed", var=str(var)))
+    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment=moment, var=str(var)))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == f"note: {signame} came once the run was committed; its result stands\n"
+    assert proc.stderr == f"note: {signame} came too late to cancel the run; its result stands\n"
     assert "run moment: EURUSD" in proc.stdout and "artefacts: " in proc.stdout, proc.stdout
     meta = json.loads((var / "results" / "backtests" / "moment" / "meta.json").read_text(encoding="utf-8"))
     assert meta["status"] == "success" and meta["counters"]["trades_emitted"] > 0
