@@ -229,13 +229,20 @@ cli.console()
 """
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
-@pytest.mark.parametrize("moment", ["imports", "config"])
-def test_a_signal_before_the_run_ends_the_command_with_one_line(
-    tmp_path: Path, run_python: Any, moment: str, signame: str
-) -> None:
+BOTH_SIGNALS = pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+
+
+def cli_with_signal(tmp_path: Path, run_python: Any, signame: str, moment: str) -> tuple[Path, Any]:
+    """The var dir and the finished `CLI_WITH_SIGNAL` child, `signame` sent at `moment`."""
     var = tmp_path / "var"
-    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment=moment, var=str(var)))
+    return var, run_python(CLI_WITH_SIGNAL.format(signame=signame, moment=moment, var=str(var)))
+
+
+@BOTH_SIGNALS
+@pytest.mark.parametrize("moment", ["imports", "config"])
+def test_a_signal_before_the_run_ends_the_command_with_one_line(tmp_path: Path, run_python: Any, moment: str,
+                                                                signame: str) -> None:  # fmt: skip
+    var, proc = cli_with_signal(tmp_path, run_python, signame, moment)
     signum = signal.Signals[signame]
     assert proc.returncode == 128 + signum.value, proc.stderr
     how = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else "SIGTERM"
@@ -244,12 +251,11 @@ def test_a_signal_before_the_run_ends_the_command_with_one_line(
 
 
 @pytest.mark.parametrize("moment", ["in-run-after-commit", "committed"])
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+@BOTH_SIGNALS
 def test_a_signal_once_the_run_is_committed_leaves_its_result_standing(
     tmp_path: Path, run_python: Any, signame: str, moment: str
 ) -> None:
-    var = tmp_path / "var"
-    proc = run_python(CLI_WITH_SIGNAL.format(signame=signame, moment=moment, var=str(var)))
+    var, proc = cli_with_signal(tmp_path, run_python, signame, moment)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == f"note: {signame} came too late to cancel the run; its result stands\n"
     assert "run moment: EURUSD" in proc.stdout and "artefacts: " in proc.stdout, proc.stdout
