@@ -160,7 +160,7 @@ def test_a_signal_cancels_the_sweep_and_its_workers(
     assert error["code"] == "run.cancelled"
     assert error["context"] == {"sweep_id": "sig", "signal": signum.name}
     message = error["message"]
-    assert f"sweep sig cancelled by {how}" in message and "2 of 6 point(s) of sig are finished" in message, message
+    assert f"sweep sig cancelled by {how}" in message and "2 of 6 point(s) are finished" in message, message
     assert "sweep_id='sig'" in message, message
     assert wait_gone(workers, 5) == [], "no worker outlives its sweep"
     assert_cancelled_cleanly(sweep_process, "SIGTERM", read_jsonl)  # the workers were sent SIGTERM

@@ -281,9 +281,10 @@ class _Sweep:
 
     def _cancelled(self, signals: StopOnSignals) -> RunCancelled:
         function, sweep_id = self.called_as
+        part = "" if self.store.sweep_id == sweep_id else f" of {self.store.sweep_id}"  # walk_forward's train/test
         outcome = (
-            f"{self.kept} of {len(self.points)} point(s) of {self.store.sweep_id} are finished and kept in its "
-            f"store; call the same {function} again (sweep_id={sweep_id!r}, resume=True) to run only the others"
+            f"{self.kept} of {len(self.points)} point(s){part} are finished and kept in its store; call the "
+            f"same {function} again (sweep_id={sweep_id!r}, resume=True) to run only the others"
         )
         what, context = f"{function} {sweep_id}", {"sweep_id": sweep_id}
         if signals.received is None:  # a KeyboardInterrupt raised by a caller's own handler
