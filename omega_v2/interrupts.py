@@ -55,16 +55,24 @@ class _OnSignals:
         raise NotImplementedError
 
     def cancelled(self, what: str, outcome: str, *, run_id: str | None, context: dict[str, Any]) -> RunCancelled:
-        """A `RunCancelled`: `<what> cancelled by <the signal>; <outcome>`, the signal in its context."""
-        assert self.received is not None
-        name = self.received.name
-        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else name
-        return RunCancelled(
-            f"{what} cancelled by {how}; {outcome}",
-            run_id=run_id,
-            code=Code.RUN_CANCELLED,
-            context={**context, "signal": name},
-        )
+        """`cancelled_by` with the signal this block received."""
+        return cancelled_by(self.received, what, outcome, run_id=run_id, context=context)
+
+
+def cancelled_by(
+    received: signal.Signals | None, what: str, outcome: str = "", *, run_id: str | None = None, context: dict[str, Any]
+) -> RunCancelled:
+    """A `RunCancelled`: `<what> cancelled by <the signal>; <outcome>` (without the signal when
+    none was received, e.g. a caller's own handler raised KeyboardInterrupt), the signal's name
+    in its context."""
+    how = None if received is None else "Ctrl-C (SIGINT)" if received == signal.SIGINT else received.name
+    message = " ".join(part for part in (what, "cancelled", how and f"by {how}") if part)
+    return RunCancelled(
+        f"{message}; {outcome}" if outcome else message,
+        run_id=run_id,
+        code=Code.RUN_CANCELLED,
+        context={**context, **({"signal": received.name} if received else {})},
+    )
 
 
 class CancelOnSignals(_OnSignals):
@@ -80,8 +88,7 @@ class CancelOnSignals(_OnSignals):
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         if _COMMAND.on_signal in self._previous.values():
-            _COMMAND.settle()  # the run is over (committed or failed): what is left is its report
-            _COMMAND.received = _COMMAND.received or self.received  # one that came too late is still told
+            _COMMAND.settle(self.received)
         super().__exit__(*exc)
 
     def explain(self, error: OmegaError) -> OmegaError:
@@ -136,26 +143,27 @@ class CommandSignals:
         if self.received is not None:
             raise KeyboardInterrupt
 
-    def settle(self) -> None:
+    def settle(self, received: signal.Signals | None) -> None:
+        """The command's run is over (committed or failed): what is left is its report. A signal
+        the run received too late to cancel it is still told."""
         self.state = self.SETTLED
+        self.received = self.received or received
 
     def cancelled(self, interrupt: KeyboardInterrupt) -> BaseException:
         """What to report for a KeyboardInterrupt that ended the command: a `RunCancelled`
         naming the signal when it was one of ours."""
         if isinstance(interrupt, RunCancelled) or self.received is None:
             return interrupt
-        how = "Ctrl-C (SIGINT)" if self.received == signal.SIGINT else self.received.name
-        return RunCancelled(f"cancelled by {how}", code=Code.RUN_CANCELLED, context={"signal": self.received.name})
+        return cancelled_by(self.received, "", context={})
 
 
 #: The command line's handler (installed only by the command line's entry points).
 _COMMAND = CommandSignals()
 
 
-def for_command() -> CommandSignals:
-    """Installs the command line's handler (see `CommandSignals`); returns it."""
+def for_command() -> None:
+    """Installs the command line's handler (see `CommandSignals`)."""
     _COMMAND.install()
-    return _COMMAND
 
 
 def command() -> CommandSignals:

@@ -77,8 +77,8 @@ class LocalPool(Backend):
     def close(self, *, cancel: bool) -> None:
         """On cancel, sends the workers SIGTERM (an idle one ends; a busy one's run stops at the
         engine's next check), waits up to STOP_GRACE_S for them, then kills the workers still
-        busy: a Python strategy's own code can keep a run going. Their staging directories are removed by the
-        next run's start or `python -m omega_v2 clean`."""
+        busy: a Python strategy's own code can keep a run going. Their staging directories are
+        removed by the next run's start or `python -m omega_v2 clean`."""
         if not cancel:
             self.pool.shutdown(wait=True)
             return

@@ -286,10 +286,7 @@ class _Sweep:
             f"{self.kept} of {len(self.points)} point(s){part} are finished and kept in its store; call the "
             f"same {function} again (sweep_id={sweep_id!r}, resume=True) to run only the others"
         )
-        what, context = f"{function} {sweep_id}", {"sweep_id": sweep_id}
-        if signals.received is None:  # a KeyboardInterrupt raised by a caller's own handler
-            return RunCancelled(f"{what} cancelled; {outcome}", context=context)
-        return signals.cancelled(what, outcome, run_id=None, context=context)
+        return signals.cancelled(f"{function} {sweep_id}", outcome, run_id=None, context={"sweep_id": sweep_id})
 
     def _delivery(self, backend: executors.Backend) -> tuple[str, str | None, str]:
         """(task mode, its target, where the runs end up)."""
