@@ -7,11 +7,11 @@ context; the engine releases the GIL for the whole run and writes artefacts and 
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,7 @@ def run(
     `progress` shows a progress bar on stderr for runs longer than a second (None: on a
     terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
     """
+    _git_info.prefetch()
     # cProfile covers the whole Python side, config loading and validation included.
     profiler = _python_profiler() if _profiling_asked(config, profile) else None
     if profiler:
@@ -206,10 +207,34 @@ def _write_python_profile(profiler: cProfile.Profile, directory: Path, run_id: s
             ) from None
 
 
-@functools.lru_cache(maxsize=1)
-def _git_info() -> tuple[str, bool] | None:
-    """Commit of the source checkout omega_v2 runs from, when it is one (editable installs).
-    Looked up once per process."""
+class _GitLookup:
+    """The commit of the source checkout omega_v2 runs from, when it is one (editable installs).
+
+    Looked up once per process, on a thread the first run starts before it validates its
+    config, so that the two git calls (5-10 ms) overlap that work; calling waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._value: tuple[str, bool] | None = None
+
+    def prefetch(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._look_up, name="omega-v2-git", daemon=True)
+                self._thread.start()
+
+    def __call__(self) -> tuple[str, bool] | None:
+        self.prefetch()
+        assert self._thread is not None
+        self._thread.join()
+        return self._value
+
+    def _look_up(self) -> None:
+        self._value = _git_commit()
+
+
+def _git_commit() -> tuple[str, bool] | None:
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return None
@@ -227,6 +252,9 @@ def _git_info() -> tuple[str, bool] | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit, bool(dirty)) if commit else None
+
+
+_git_info = _GitLookup()
 
 
 __all__ = ["CancelToken", "LoadedConfig", "new_run_id", "run"]

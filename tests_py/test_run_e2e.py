@@ -10,7 +10,9 @@ import json
 import os
 import pickle
 import re
+import shutil
 import stat
+import subprocess
 import textwrap
 from datetime import UTC
 from pathlib import Path
@@ -157,6 +159,22 @@ def test_meta_json(example: omega_v2.RunResult) -> None:
     assert set(d["governance"]) == {"alignment", "gaps", "duplicates_dropped", "warmup_shortfall"}
     assert ISO_Z.match(d["start_time"]) and iso_to_ns(d["start_time"]) == d["start_time_ns"]
     assert meta["account"] == {"account_currency": "EUR", "initial_balance": 10000.0}
+
+
+def test_meta_records_the_checkouts_commit(example: omega_v2.RunResult) -> None:
+    """Run from a git checkout (an editable install), meta.json names its commit and whether
+    tracked files were modified, as git itself reports them."""
+    root = Path(omega_v2.__file__).resolve().parent.parent
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("omega_v2 is not running from a git checkout")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True).stdout
+
+    assert example.meta["git"] == {
+        "commit": git("rev-parse", "HEAD").strip(),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no").strip()),
+    }
 
 
 # --------------------------------------------------------------------------------------

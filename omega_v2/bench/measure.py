@@ -20,8 +20,9 @@ from pathlib import Path
 from omega_v2.bench.children import script
 
 # Log filters of the user's shell would change what the children log and so their speed; every
-# mode runs at its own default level instead.
-SCRUBBED_ENV = ("RUST_LOG", "OMEGA_PY_LOG")
+# mode runs at its own default level instead. A shell that forbids bytecode caching would make
+# every child recompile the package's modules (20-30 ms), which a user's Python caches.
+SCRUBBED_ENV = ("RUST_LOG", "OMEGA_PY_LOG", "PYTHONDONTWRITEBYTECODE")
 RSS_METHOD = (
     "ru_maxrss of each measured process (os.wait4 in a minimal launcher that posix_spawns it, so it "
     "does not inherit the bench's own peak; floor ~10 MB, the launcher's); MB = 2**20 bytes"
