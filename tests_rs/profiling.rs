@@ -1,8 +1,8 @@
 //! Profiling mode artefacts: profiling.json shape, CPU profile files, one profiler per
 //! process, honest per-run peak RSS.
 //!
-//! The pprof profiler and the RSS high-water mark are process-wide, so every test takes
-//! `SERIAL` (tests of one binary run on parallel threads).
+//! The CPU sampler (one session per process) and the RSS high-water mark are process-wide, so
+//! every test takes `SERIAL` (tests of one binary run on parallel threads).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -59,6 +59,9 @@ const KEYS: &[&str] = &[
     "cpu_profile_reason",
     "cpu_profile_samples",
     "cpu_profile_frequency_hz",
+    "cpu_profile_cpu_ms",
+    "cpu_profile_leaf_only_samples",
+    "cpu_profile_dropped_samples",
     "bar_time_sample_every",
     "bar_time_samples",
     "bar_time_p50_ns",
@@ -73,6 +76,17 @@ const KEYS: &[&str] = &[
 /// Spins for `ms` of wall time in a named frame the flamegraph must show.
 #[inline(never)]
 fn burn_cpu(ms: u64) -> u64 {
+    spin(ms)
+}
+
+/// The same, under another name, for a worker thread.
+#[inline(never)]
+fn burn_cpu_in_worker(ms: u64) -> u64 {
+    spin(ms)
+}
+
+#[inline(always)]
+fn spin(ms: u64) -> u64 {
     let until = Instant::now() + Duration::from_millis(ms);
     let mut x = 0x9e37_79b9_7f4a_7c15_u64;
     while Instant::now() < until {
@@ -200,7 +214,108 @@ fn profiled_work_yields_flamegraph_and_pprof_with_samples() {
     let profile = pprof::protos::Profile::decode(raw.as_slice()).unwrap();
     let counted: i64 = profile.sample.iter().map(|s| s.value[0]).sum();
     assert_eq!(counted, samples as i64, "profile.pb.gz and profiling.json disagree on the sample count");
+    let cpu_ns: i64 = profile.sample.iter().map(|s| s.value[1]).sum();
+    assert!(cpu_ns > 0, "the samples carry no CPU time");
+    let cpu_ms = mb(&json, "cpu_profile_cpu_ms");
+    assert!((cpu_ns as f64 / 1e6 - cpu_ms).abs() < 0.001, "{cpu_ns} ns vs cpu_profile_cpu_ms {cpu_ms}");
+    // At most one period per sample, so no more CPU than wall time of the busy loop plus slack.
+    assert!(cpu_ms <= 400.0 + samples as f64 * 1000.0 / FREQUENCY_HZ as f64 + 50.0, "{cpu_ms}");
     assert!(profile.string_table.iter().any(|s| s.contains("burn_cpu")));
+    let text = |i: i64| profile.string_table[i as usize].as_str();
+    let types: Vec<_> = profile.sample_type.iter().map(|t| (text(t.ty), text(t.unit))).collect();
+    assert_eq!(types, [("samples", "count"), ("cpu", "nanoseconds")]);
+    assert_eq!(profile.period, 1_000_000_000 / FREQUENCY_HZ as i64);
+    let locations: BTreeSet<u64> = profile.location.iter().map(|l| l.id).collect();
+    assert!(profile.sample.iter().flat_map(|s| &s.location_id).all(|id| locations.contains(id)));
+    for key in ["cpu_profile_leaf_only_samples", "cpu_profile_dropped_samples"] {
+        assert!(metric(&json, key).as_u64().is_some(), "{key}");
+    }
+    assert_eq!(metric(&json, "cpu_profile_dropped_samples"), 0);
+}
+
+fn decode_profile(run_dir: &Path) -> pprof::protos::Profile {
+    let mut raw = Vec::new();
+    let gz = fs::File::open(run_dir.join("profiling/profile.pb.gz")).unwrap();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut raw).unwrap();
+    pprof::protos::Profile::decode(raw.as_slice()).unwrap()
+}
+
+#[test]
+fn a_worker_thread_that_asks_to_be_sampled_is_in_the_profile() {
+    if !ON_LINUX {
+        return;
+    }
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let session = ProfilingSession::start(1000);
+    std::thread::spawn(|| {
+        let _sampled = omega_v2::profiling::sample_this_thread();
+        black_box(burn_cpu_in_worker(300));
+    })
+    .join()
+    .unwrap();
+    let run_dir = finish(session, tmp.path(), "run");
+    let json = profiling_json(&run_dir);
+    assert_eq!(metric(&json, "cpu_profile"), "collected", "{}", metric(&json, "cpu_profile_reason"));
+    assert!(metric(&json, "cpu_profile_samples").as_u64().unwrap() > 0);
+    let svg = fs::read_to_string(run_dir.join("profiling/flamegraph.svg")).unwrap();
+    assert!(svg.contains("burn_cpu_in_worker"), "the worker's frames are missing");
+    let profile = decode_profile(&run_dir);
+    assert!(profile.string_table.iter().any(|s| s == "worker thread"), "no sample is labelled with the worker thread");
+}
+
+#[test]
+fn threads_registering_outside_a_session_are_not_sampled_and_sessions_repeat() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    // Before any session, and after one ended: inert.
+    drop(omega_v2::profiling::sample_this_thread());
+    for round in 0..2 {
+        let session = ProfilingSession::start(FREQUENCY_HZ);
+        let run_dir = finish(session, tmp.path(), &format!("run{round}"));
+        let expected = if ON_LINUX { "collected" } else { "unavailable" };
+        assert_eq!(metric(&profiling_json(&run_dir), "cpu_profile"), expected);
+    }
+    let late = std::thread::spawn(|| {
+        let _sampled = omega_v2::profiling::sample_this_thread();
+        black_box(burn_cpu_in_worker(50))
+    });
+    late.join().unwrap();
+    // A session started afterwards sees nothing of the late thread.
+    let session = ProfilingSession::start(FREQUENCY_HZ);
+    let run_dir = finish(session, tmp.path(), "after");
+    if ON_LINUX {
+        let svg = fs::read_to_string(run_dir.join("profiling/flamegraph.svg")).unwrap();
+        assert!(!svg.contains("burn_cpu_in_worker"));
+    }
+}
+
+#[test]
+fn a_guard_outliving_its_session_is_harmless() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let session = ProfilingSession::start(FREQUENCY_HZ);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let _sampled = omega_v2::profiling::sample_this_thread();
+        ready_tx.send(()).unwrap();
+        rx.recv().unwrap();
+        black_box(burn_cpu_in_worker(20))
+    });
+    ready_rx.recv().unwrap();
+    finish(session, tmp.path(), "first");
+    // A new session takes the slots; the old guard's drop must not touch the new registration.
+    let next = ProfilingSession::start(FREQUENCY_HZ);
+    tx.send(()).unwrap();
+    worker.join().unwrap();
+    black_box(burn_cpu(100));
+    let run_dir = finish(next, tmp.path(), "second");
+    if ON_LINUX {
+        let json = profiling_json(&run_dir);
+        assert_eq!(metric(&json, "cpu_profile"), "collected");
+        assert!(metric(&json, "cpu_profile_samples").as_u64().unwrap() > 0, "the run thread lost its timer");
+    }
 }
 
 #[test]

@@ -216,5 +216,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    std::thread::spawn(in_current_span(f))
+    std::thread::spawn(in_current_span(move || {
+        let _sampled = crate::profiling::sample_this_thread();
+        f()
+    }))
 }

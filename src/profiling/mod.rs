@@ -8,13 +8,16 @@
 //! unavailable (not built, another profiled run holds it) the session records why and still
 //! writes `profiling.json`; only I/O errors on the run directory are errors.
 //!
-//! Costs to keep in mind when reading the numbers: pprof samples the whole process (all
-//! threads, other runs included; see `concurrent_runs`) and its buffers add ~100-200 MB of RSS,
-//! reported separately as `rss_profiler_overhead_mb`.
+//! The CPU profile samples the run's own thread and the engine threads that call
+//! [`sample_this_thread`] (data decoding, artefact writing), each by its own timer and weighted
+//! by its CPU time (`sampler.rs`). A worker of another run in the process that starts while this
+//! run is profiled is sampled too (`concurrent_runs` above 1 says so).
 
 mod cpu;
 mod report;
 mod rss;
+#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod sampler;
 
 use std::time::Instant;
 
@@ -24,7 +27,17 @@ use crate::engine::{BarTimeSummary, Counters};
 use crate::error::Result;
 use crate::output::{self, StagingDir};
 use crate::timing::PhaseTimings;
+pub use cpu::SampledThread;
 use cpu::{CpuProfile, CpuProfiler};
+
+/// Call at the top of an engine worker thread's closure and keep the result alive for the
+/// thread's work: `let _sampled = crate::profiling::sample_this_thread();`. A relaxed atomic
+/// load when no profiled run is active; otherwise the thread gets its own sampling timer until
+/// the guard drops (or the session ends). A thread already sampled is not registered twice.
+#[must_use = "the thread is sampled only while the guard lives"]
+pub fn sample_this_thread() -> SampledThread {
+    cpu::sample_this_thread()
+}
 use report::{CpuSummary, Observed, ProfilingJson};
 use rss::RssWindow;
 
@@ -71,7 +84,7 @@ impl ProfilingSession {
             Err(reason) => warn!(component = "profiling", reason = %reason, "no CPU profile for this run"),
         }
         let cpu = CpuSummary {
-            samples: profile.as_ref().ok().map(|p: &CpuProfile| p.samples),
+            stats: profile.as_ref().ok().map(|p: &CpuProfile| p.stats),
             frequency_hz: self.frequency_hz,
             unavailable: profile.err(),
         };
@@ -80,7 +93,7 @@ impl ProfilingSession {
         output::write_json(dir, "profiling/profiling.json", &json)?;
         info!(
             component = "profiling",
-            cpu_samples = cpu.samples,
+            cpu_samples = cpu.stats.map(|s| s.samples),
             peak_rss_kib = rss.peak_kib,
             peak_rss_method = rss.method.as_str(),
             concurrent_runs,

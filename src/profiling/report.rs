@@ -7,13 +7,15 @@ use std::borrow::Cow;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
+use super::cpu::CpuStats;
 use super::rss::RssReport;
 use super::ProfilingInput;
 use crate::engine::{BarTimeSummary, BAR_SAMPLE_EVERY};
 
 /// What became of the CPU profile.
 pub(crate) struct CpuSummary {
-    pub samples: Option<u64>,
+    /// `None` when unavailable.
+    pub stats: Option<CpuStats>,
     pub frequency_hz: i32,
     /// Why there is no profile; `None` when it was collected.
     pub unavailable: Option<String>,
@@ -113,7 +115,7 @@ impl ProfilingJson {
             "MB",
             "peak_rss_mb - rss_start_mb: memory the run added on top of what the process already held",
         );
-        self.push("rss_profiler_overhead_mb", mb(rss.profiler_overhead_kib), "MB", "Resident set size added by starting the CPU profiler in this run; included in peak_rss_mb. pprof allocates its sample buffers on first use in a process and keeps them, so later profiled runs in the same process show about 0 here and carry the buffers in rss_start_mb instead");
+        self.push("rss_profiler_overhead_mb", mb(rss.profiler_overhead_kib), "MB", "Resident set size added by starting the CPU profiler in this run; included in peak_rss_mb. The sample buffer is mapped lazily (only the samples written become resident, about 0.5 KB each), so this is near 0; resolving the symbols when the profile is rendered, after peak_rss_mb is taken, loads debug line tables that stay in the process (rss_start_mb of a later run)");
         self.push("peak_rss_method", rss.method.as_str(), "enum", PEAK_RSS_METHOD);
     }
 
@@ -126,13 +128,12 @@ impl ProfilingJson {
             "text",
             "Why the CPU profile is unavailable; null when it was collected",
         );
-        self.push(
-            "cpu_profile_samples",
-            cpu.samples,
-            "count",
-            "CPU samples in the profile (pprof, SIGPROF on process CPU time of all threads); null when unavailable",
-        );
-        self.push("cpu_profile_frequency_hz", cpu.frequency_hz, "Hz", "Requested sampling frequency per CPU second (config observability.profiling_frequency_hz); the kernel tick caps the effective rate, so cpu_profile_samples is the real count");
+        let stat = |f: fn(&CpuStats) -> u64| cpu.stats.as_ref().map(f);
+        self.push("cpu_profile_samples", stat(|s| s.samples), "count", "CPU samples in the profile: each sampled thread (the run's own and the engine's workers) is interrupted every 1/cpu_profile_frequency_hz s of wall time by its own high-resolution timer, and a sample is kept when the thread used CPU since its previous one, weighted by that CPU time; null when unavailable");
+        self.push("cpu_profile_frequency_hz", cpu.frequency_hz, "Hz", "Sampling frequency per sampled thread (config observability.profiling_frequency_hz): at most this many samples per second of a thread's wall time, as many per second of its CPU time while it is busy");
+        self.push("cpu_profile_cpu_ms", stat(|s| s.cpu_ns).map(|ns| round3(ns as f64 / 1e6)), "ms", "CPU time the samples carry (sum of the profile's cpu/nanoseconds values): the sampled threads' CPU time while sampled, less what fell in dropped samples and the part of a sampling period each thread ran after its last sample; null when unavailable");
+        self.push("cpu_profile_leaf_only_samples", stat(|s| s.leaf_only), "count", "Samples (part of cpu_profile_samples) that caught the thread inside libc, libgcc, libpthread, the dynamic loader or vdso, where unwinding the stack from a signal handler is not safe: they keep their CPU time and the interrupted function, under [callers not unwound] in the flamegraph; null when unavailable");
+        self.push("cpu_profile_dropped_samples", stat(|s| s.dropped), "count", "Samples lost because the sample buffer was full (it holds 300 s of CPU time at the sampling frequency, all sampled threads together); null when unavailable");
     }
 }
 
@@ -177,7 +178,7 @@ const PEAK_RSS: &str = "Peak resident set size during the run, measured as peak_
 
 const PEAK_RSS_METHOD: &str = "How peak_rss_mb was measured. vmhwm_clear_refs: VmHWM of /proc/self/status after resetting it at profiling start via /proc/self/clear_refs, the peak of this run alone (Linux). vmhwm_shared: as before, but another profiled run in this process had already reset it, so the value is the process peak since that reset (an upper bound including that run). ru_maxrss_process: getrusage ru_maxrss, the peak over the whole process lifetime (may include earlier runs)";
 
-const PROFILER_START: &str = "Time to start profiling (reset the RSS mark, load symbol tables, allocate the sampler buffers); part of wall_time_total but of no phase";
+const PROFILER_START: &str = "Time to start profiling (reset the RSS mark, install the SIGPROF handler once per process, read the blocklisted libraries' ranges from /proc/self/maps, map the sample buffer, arm the run thread's timer); part of wall_time_total but of no phase";
 
 const CONCURRENT_RUNS: &str = "Runs with open log sinks in this process when profiling started or ended (the larger count, this run included); above 1, the process-wide CPU profile and RSS include other runs' work";
 
