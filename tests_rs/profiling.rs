@@ -345,6 +345,18 @@ fn a_second_session_while_one_is_alive_degrades_and_still_finishes() {
     assert_eq!(metric(&profiling_json(&third_dir), "cpu_profile"), "collected");
 }
 
+#[test]
+fn a_session_dropped_unfinished_frees_the_profiler() {
+    // A run that fails or is cancelled after its session started never calls finish.
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    drop(ProfilingSession::start(FREQUENCY_HZ));
+    let next = ProfilingSession::start(FREQUENCY_HZ);
+    burn_cpu(30);
+    let json = profiling_json(&finish(next, tmp.path(), "next"));
+    assert_eq!(metric(&json, "cpu_profile"), "collected", "{:?}", metric(&json, "cpu_profile_reason"));
+}
+
 /// Allocates and touches `mib` MiB, so they count as resident.
 fn ballast(mib: usize) -> Vec<u8> {
     let mut v = vec![0u8; mib << 20];

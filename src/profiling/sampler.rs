@@ -333,9 +333,11 @@ impl Registry {
 pub(crate) const BUSY: &str =
     "another profiled run in this process holds the CPU profiler (one CPU profile per process at a time)";
 
-/// The active session; [`Sampler::stop`] ends it.
+/// The active session; [`Sampler::stop`] ends it, and so does dropping it (a run that fails or
+/// is cancelled before its profile is rendered must not leave the sampler held).
 pub(crate) struct Sampler {
     generation: u64,
+    stopped: bool,
 }
 
 /// Everything recorded by one session.
@@ -388,43 +390,56 @@ impl Sampler {
         reg.mapping_len = len;
         ACTIVE.store(true, Ordering::SeqCst);
         reg.register(label);
-        Ok(Sampler { generation: reg.generation })
+        Ok(Sampler { generation: reg.generation, stopped: false })
     }
 
     /// Stops sampling (every thread's timer is deleted) and copies the samples out.
-    pub(crate) fn stop(self) -> Recorded {
-        let mut reg = registry();
-        debug_assert_eq!(reg.generation, self.generation);
-        for index in 0..MAX_THREADS {
-            if reg.threads[index].is_some() {
-                reg.unregister(index);
-            }
+    pub(crate) fn stop(mut self) -> Recorded {
+        self.stopped = true;
+        end_session(self.generation)
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        if !self.stopped {
+            end_session(self.generation);
         }
-        ACTIVE.store(false, Ordering::SeqCst);
-        // A handler that saw ACTIVE set is counted in IN_FLIGHT (both SeqCst): once it is 0, no
-        // handler writes into the buffer any more and none will start to.
-        while IN_FLIGHT.load(Ordering::SeqCst) != 0 {
-            std::thread::yield_now();
+    }
+}
+
+fn end_session(generation: u64) -> Recorded {
+    let mut reg = registry();
+    debug_assert_eq!(reg.generation, generation);
+    for index in 0..MAX_THREADS {
+        if reg.threads[index].is_some() {
+            reg.unregister(index);
         }
-        let capacity = CAPACITY.load(Ordering::SeqCst);
-        let claimed = CLAIMED.load(Ordering::SeqCst);
-        let buffer = BUFFER.swap(std::ptr::null_mut(), Ordering::SeqCst);
-        let samples = (0..claimed.min(capacity))
-            .map(|i| {
-                // SAFETY: every claimed slot below capacity was fully written by a handler that
-                // has returned; nothing writes the mapping any more.
-                let slot = unsafe { &*buffer.add(i) };
-                (slot.tid, slot.cpu_ns, slot.ips[..slot.depth as usize].to_vec())
-            })
-            .collect();
-        // SAFETY: the mapping made in `start`, no longer referenced.
-        unsafe { libc::munmap(buffer.cast(), reg.mapping_len) };
-        Recorded {
-            samples,
-            dropped: claimed.saturating_sub(capacity) as u64,
-            leaf_only: LEAF_ONLY.load(Ordering::SeqCst),
-            labels: std::mem::take(&mut reg.labels),
-        }
+    }
+    ACTIVE.store(false, Ordering::SeqCst);
+    // A handler that saw ACTIVE set is counted in IN_FLIGHT (both SeqCst): once it is 0, no
+    // handler writes into the buffer any more and none will start to.
+    while IN_FLIGHT.load(Ordering::SeqCst) != 0 {
+        std::thread::yield_now();
+    }
+    let capacity = CAPACITY.load(Ordering::SeqCst);
+    let claimed = CLAIMED.load(Ordering::SeqCst);
+    let buffer = BUFFER.swap(std::ptr::null_mut(), Ordering::SeqCst);
+    let samples = (0..claimed.min(capacity))
+        .map(|i| {
+            // SAFETY: every claimed slot below capacity was fully written by a handler that
+            // has returned; nothing writes the mapping any more.
+            let slot = unsafe { &*buffer.add(i) };
+            (slot.tid, slot.cpu_ns, slot.ips[..slot.depth as usize].to_vec())
+        })
+        .collect();
+    // SAFETY: the mapping made in `start`, no longer referenced.
+    unsafe { libc::munmap(buffer.cast(), reg.mapping_len) };
+    Recorded {
+        samples,
+        dropped: claimed.saturating_sub(capacity) as u64,
+        leaf_only: LEAF_ONLY.load(Ordering::SeqCst),
+        labels: std::mem::take(&mut reg.labels),
     }
 }
 
