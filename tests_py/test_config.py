@@ -153,7 +153,7 @@ GOOD = [
                     "distance_pips": 10.0,
                 },
             },
-            "observability": {"profiling_mode": False, "profiling_frequency_hz": 199},
+            "observability": {"profiling_mode": False, "profiling_frequency_hz": 1000},
             "outputs": {"equity": "bar"},
             "strategy_parameters": SMA_DEFAULTS,
             "metrics": {},

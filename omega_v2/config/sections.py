@@ -153,10 +153,10 @@ class Observability(Section):
 
     profiling_mode: Bool = Field(False, description="bar timings, CPU profile and the other profiling/ artefacts")
     profiling_frequency_hz: Int = Field(
-        199,
+        1000,
         ge=1,
         le=1000,
-        description="CPU profile samples per CPU second asked for; the kernel tick caps it (docs/observability.md)",
+        description="CPU profile samples per second of each sampled thread's CPU time (docs/observability.md)",
     )
 
 
