@@ -324,10 +324,9 @@ fn add_constants(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    // Rust records outside any run reach Python `logging` under `omega_v2.*`; pprof's own
-    // start/stop chatter is kept out. Installed before the router, which reads log's level.
-    let logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?
-        .filter_target("pprof".to_owned(), log::LevelFilter::Warn);
+    // Rust records outside any run reach Python `logging` under `omega_v2.*`. Installed before
+    // the router, which reads log's level.
+    let logger = pyo3_log::Logger::new(m.py(), pyo3_log::Caching::LoggersAndLevels)?;
     if let Ok(handle) = logger.install() {
         let _ = LOG_RESET.set(handle);
     }
