@@ -68,8 +68,9 @@ static BLOCKED: [[AtomicUsize; 2]; MAX_BLOCKED] = [const { [AtomicUsize::new(0),
 static BLOCKED_LEN: AtomicUsize = AtomicUsize::new(0);
 
 /// Samples whose interrupted PC is in these libraries keep that PC alone, without unwinding:
-/// unwinding from inside them is not async-signal-safe (the unwinder's own locks, dl_iterate_phdr; tikv/pprof-rs#36), and vdso
-/// has broken unwind info. Matched against the file names in /proc/self/maps.
+/// unwinding from inside them is not async-signal-safe (the unwinder's own locks,
+/// dl_iterate_phdr; tikv/pprof-rs#36), and vdso has broken unwind info. Matched against the
+/// file names in /proc/self/maps.
 const BLOCKLIST: &[&str] = &["libc.so", "libc-", "libgcc", "libpthread", "ld-linux", "ld-musl", "[vdso]"];
 
 /// `si_code` of a signal sent by a POSIX timer.
