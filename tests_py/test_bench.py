@@ -239,6 +239,26 @@ def test_markdown_formatting_and_skipped_sections() -> None:
     ]
 
 
+def test_scale_rows_name_the_span_they_compare_with() -> None:
+    run = {
+        "strategy": "sma",
+        "span": "30d",
+        "format": "parquet",
+        "mode": "dev",
+        "wall_s": 0.17,
+        "bars": 31_680,
+        "loop_bars_per_s": 41.4e6,
+        "peak_rss_mb": 40.0,
+        "trades": 746,
+        "phases_ms": dict.fromkeys(markdown.PHASE_NAMES, 1.0),
+    }
+    ratios = {"wall": 0.71, "engine_total": 2.24, "loop": 8.0, "bars": 11.0}
+    section = {"compared_with": {"label": "3d"}, "runs": {"sma": run}, "ratios": {"sma": ratios}}
+    [row] = markdown.render({"sections": {"scale": section}}).splitlines()[2:]
+    assert row.startswith("| sma_crossover, 30 days, parquet, dev | 0.17 s |")
+    assert "vs 3 days: wall 0.71x, engine 2.24x, loop 8.00x for 11x bars" in row
+
+
 def test_spans() -> None:
     quick = workload.spans(3)
     assert (quick["year"].label, quick["year"].first, quick["year"].last) == ("3d", FIRST, LAST)

@@ -107,11 +107,12 @@ def _own_strategy(section: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def _scale(section: dict[str, Any]) -> list[tuple[str, str, str]]:
     rows = []
+    base = span_name(section["compared_with"]["label"])
     for strategy, run in section["runs"].items():
         r = section["ratios"][strategy]
         details = [
             *_run_details(run),
-            f"vs the year: wall {x(r['wall'])}, engine {x(r['engine_total'])}, loop {x(r['loop'])}"
+            f"vs {base}: wall {x(r['wall'])}, engine {x(r['engine_total'])}, loop {x(r['loop'])}"
             f" for {x(r['bars'])} bars",
         ]
         rows.append((_run_name(run), seconds(run["wall_s"]), "; ".join(details)))
