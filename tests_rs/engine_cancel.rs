@@ -62,3 +62,10 @@ fn a_strategy_that_asks_for_it_is_polled_more_often_and_stops_at_the_cancelled_p
     let (seen, asked, error) = polls(200, Some(64), Some(3));
     assert_eq!((seen, asked, error), (vec![0, 64, 128], 128, Some(ErrorCode::RunCancelled)));
 }
+
+#[test]
+fn a_period_that_is_not_a_power_of_two_rounds_up_to_one() {
+    // 48 -> every 64 bars; 0 -> every bar.
+    assert_eq!(polls(200, Some(48), None).0, vec![0, 64, 128, 192]);
+    assert_eq!(polls(3, Some(0), None).0, vec![0, 1, 2]);
+}

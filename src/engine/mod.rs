@@ -138,7 +138,8 @@ pub fn run_observed<S: Strategy, O: Observer>(
     let profiling = setup.profiling;
     let mut bar_times = profiling.bar_times.then(|| BarTimes::for_rows(rows));
     let mut stop_out = None;
-    let check_mask = strategy.check_every_bars() - 1;
+    // A mask keeps the per-bar test cheap; other values round up to the next power of two.
+    let check_mask = strategy.check_every_bars().max(1).next_power_of_two() - 1;
     for t in setup.start_index..n {
         let offset = t - setup.start_index;
         if offset & check_mask == 0 {

@@ -42,9 +42,9 @@ pub trait Strategy {
     fn failure(&mut self) -> Option<EngineError> {
         None
     }
-    /// How often (in bars, a power of two) the engine asks `failure` and whether the run was
-    /// cancelled: a strategy whose bars cost microseconds asks more often, so that a Ctrl-C
-    /// stops it within milliseconds rather than thousands of its bars.
+    /// How often (in bars; a power of two, other values round up to one) the engine asks
+    /// `failure` and whether the run was cancelled: a strategy whose bars cost microseconds asks
+    /// more often, so that a Ctrl-C stops it within milliseconds rather than thousands of its bars.
     fn check_every_bars(&self) -> usize {
         CHECK_EVERY_BARS
     }
