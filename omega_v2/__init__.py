@@ -42,6 +42,7 @@ if importlib.util.find_spec("omega_v2._core") is None:
 _LAZY = {
     "Bars": "omega_v2.strategy",
     "CancelToken": "omega_v2.runner",
+    "DataCache": "omega_v2.runner",
     "Enter": "omega_v2.strategy",
     "Exit": "omega_v2.strategy",
     "Market": "omega_v2.market",
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from omega_v2.market import Market
     from omega_v2.replays import replay
     from omega_v2.result import RunResult, load_run
-    from omega_v2.runner import CancelToken, new_run_id, run
+    from omega_v2.runner import CancelToken, DataCache, new_run_id, run
     from omega_v2.strategy import Bars, Enter, Exit, Reverse, Strategy
     from omega_v2.sweeps import sweep, walk_forward
     from omega_v2.trade_story import explain
@@ -88,6 +89,7 @@ __all__ = [
     "Bars",
     "CancelToken",
     "ConfigError",
+    "DataCache",
     "DataError",
     "Enter",
     "ExecutionError",

@@ -34,6 +34,14 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
 
+class DataCache:
+    """Keeps the last few loads from data files; runs given the same cache that read the same
+    files for the same span start from a copy instead of reading them again."""
+
+    def __init__(self) -> None: ...
+    @property
+    def loads(self) -> int: ...
+
 class _Order:
     def __init__(
         self,
@@ -203,6 +211,7 @@ def run(
     strategy: Any = None,
     strategy_params: Any = None,
     strategy_identity: dict[str, str] | None = None,
+    data_cache: DataCache | None = None,
 ) -> Summary:
     """Runs one backtest of a normalised config with the GIL released; returns its summary.
 
@@ -210,7 +219,8 @@ def run(
     just before the run directory is committed; an exception it raises fails the run (nothing
     is committed) and is re-raised unchanged. `market` is an `omega_v2.Market` read instead of
     the data files, `signals` an `omega_v2.signals.Signals`,
-    `strategy` an `omega_v2.Strategy` instance initialised with `strategy_params`."""
+    `strategy` an `omega_v2.Strategy` instance initialised with `strategy_params`; `data_cache`
+    serves the data files' bars when an earlier run given it loaded the same."""
 
 def explain(
     config_json: str,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import cProfile
 
 CancelToken = _core.CancelToken
+DataCache = _core.DataCache
 #: `<UTC start>-<first 8 hex of config_hash>-<8 random hex>` (the engine's rule).
 new_run_id = _core.new_run_id
 
@@ -47,6 +48,7 @@ def run(
     log_to_stdout: bool = False,
     cancel_token: CancelToken | None = None,
     progress: bool | None = None,
+    data_cache: DataCache | None = None,
 ) -> RunResult:
     """Runs one backtest and returns its :class:`RunResult`.
 
@@ -58,7 +60,9 @@ def run(
     `cancel_token` (a :class:`CancelToken`) cancels a run running on another thread; on the main
     thread Ctrl-C and SIGTERM do too (they also cancel the token; see `docs/crash-safety.md`).
     `progress` shows a progress bar on stderr for runs longer than a second (None: on a
-    terminal, in dev mode). Raises a subclass of :class:`OmegaError` carrying the run_id.
+    terminal, in dev mode). `data_cache` (a :class:`DataCache`) lets runs that read the same
+    data files for the same span load them once (see `docs/sweeps.md`). Raises a subclass of
+    :class:`OmegaError` carrying the run_id.
     """
     _git_info.prefetch()
     # cProfile covers the whole Python side, config loading and validation included.
@@ -108,6 +112,7 @@ def run(
                     cancel_token=token,
                     progress=counter,
                     before_commit=commit,
+                    data_cache=data_cache,
                     **inputs,
                 )
         except OmegaError as raised:
@@ -257,4 +262,4 @@ def _git_commit() -> tuple[str, bool] | None:
 _git_info = _GitLookup()
 
 
-__all__ = ["CancelToken", "LoadedConfig", "new_run_id", "run"]
+__all__ = ["CancelToken", "DataCache", "LoadedConfig", "new_run_id", "run"]

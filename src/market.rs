@@ -70,9 +70,13 @@ impl Bars {
     pub fn mid_close(&self) -> Vec<f64> {
         self.bid.close.iter().zip(&self.ask.close).map(|(b, a)| (b + a) * 0.5).collect()
     }
+    /// Whether [`Bars::scale_spread`] by `factor` changes any price (1.0 leaves them as they are).
+    pub fn spread_scale_changes(factor: f64) -> bool {
+        factor != 1.0
+    }
     /// Widens (factor > 1) or narrows the spread symmetrically around the mid, field by field.
     pub fn scale_spread(&mut self, factor: f64) {
-        if factor == 1.0 {
+        if !Self::spread_scale_changes(factor) {
             return;
         }
         let scale = |bid: &mut [f64], ask: &mut [f64]| {

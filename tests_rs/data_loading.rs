@@ -1072,3 +1072,66 @@ fn every_single_byte_corruption_of_a_parquet_file_is_handled() {
         }
     }
 }
+
+// --------------------------------------------------------------------------------------
+// The data cache of a sweep's runs
+
+#[test]
+fn a_cached_load_is_served_again_without_reading_the_files() {
+    use data::{LoadCache, Served};
+    let dir = tempfile::tempdir().unwrap();
+    csv_pair(dir.path(), &csv_lines(0..120, false), 120);
+    let req = request(dir.path(), t0() + 10 * MIN, t0() + 100 * MIN, 5);
+    let cache = LoadCache::new();
+    let (first, served) = cache.load(&req, &|| false).unwrap();
+    assert_eq!(served, Served::Loaded);
+    assert_eq!(first.bars, data::load(&req).unwrap().bars);
+    // Gone from disk: only the cache can serve it now.
+    std::fs::remove_dir_all(dir.path().join(SYMBOL)).unwrap();
+    let (again, served) = cache.load(&req, &|| false).unwrap();
+    assert_eq!(served, Served::Reused);
+    assert!(Arc::ptr_eq(&first, &again), "the kept bars are shared, not copied");
+    assert_eq!(again.files, first.files);
+    // Any other span, warmup or timeframe is a load of its own.
+    for other in [
+        request(dir.path(), t0() + 11 * MIN, t0() + 100 * MIN, 5),
+        request(dir.path(), t0() + 10 * MIN, t0() + 100 * MIN, 6),
+        LoadRequest { timeframe: Timeframe::M5, ..req },
+    ] {
+        assert_error(cache.load(&other, &|| false).map(|(d, _)| (*d).clone()), "data.missing_file", &[]);
+    }
+    assert_eq!(cache.len(), 1, "failed loads are not kept");
+}
+
+#[test]
+fn the_cache_keeps_the_last_loads_only_and_never_frames() {
+    use data::{LoadCache, Served};
+    let dir = tempfile::tempdir().unwrap();
+    csv_pair(dir.path(), &csv_lines(0..120, false), 120);
+    let cache = LoadCache::new();
+    let spans: Vec<_> =
+        (0..=data::CACHE_CAPACITY as i64).map(|k| request(dir.path(), t0() + k * MIN, t0() + 100 * MIN, 0)).collect();
+    for req in &spans {
+        assert_eq!(cache.load(req, &|| false).unwrap().1, Served::Loaded);
+    }
+    assert_eq!(cache.len(), data::CACHE_CAPACITY);
+    assert_eq!(cache.load(spans.last().unwrap(), &|| false).unwrap().1, Served::Reused);
+    assert_eq!(cache.load(&spans[0], &|| false).unwrap().1, Served::Loaded, "the oldest went first");
+
+    let loaded = data::load(&spans[0]).unwrap();
+    let (bid, ask) = (&loaded.bars.bid, &loaded.bars.ask);
+    let times = &loaded.bars.time_ns;
+    let [bid, ask] = [bid, ask].map(|o| data::SideArrays {
+        time_ns: times,
+        open: &o.open,
+        high: &o.high,
+        low: &o.low,
+        close: &o.close,
+    });
+    let frames = LoadRequest { source: DataSource::Frames { bid, ask }, ..spans[0] };
+    let before = cache.len();
+    for _ in 0..2 {
+        assert_eq!(cache.load(&frames, &|| false).unwrap().1, Served::Loaded);
+    }
+    assert_eq!(cache.len(), before);
+}

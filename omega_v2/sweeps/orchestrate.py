@@ -189,6 +189,7 @@ def run_points(
         rows = _Sweep(points, keys, settings, store, called_as or ("sweep", sweep_id)).run()
     finally:
         store.close()
+        tasks.release_data()
     table = summary.frame(rows, params, settings.ranking)
     store.write_summary(table)
     return SweepResult(sweep_id, table, tuple(params), _rank_text(settings.ranking), store.directory)

@@ -30,6 +30,10 @@ from omega_v2.errors import Code, OmegaError, OutputError, RunCancelled
 from omega_v2.paths import EXAMPLE_DATA_ROOT
 
 DIRECT, SHIP, UPLOAD = "direct", "ship", "upload"
+#: Bars the points run in this process loaded (a worker's, or the client's own when its
+#: executor runs points in it), reused by the later points on the same files and span; the
+#: client releases its own when the sweep ends (`release_data`).
+_data_cache: Any = None
 #: The engine's phases, recorded per point in the store (`phases_ms`).
 PHASES = ("data_load", "strategy_init", "backtest", "metrics", "write")
 
@@ -92,6 +96,7 @@ def run_task(task: Task, inputs: Inputs | None) -> dict[str, Any]:
                 data_root=EXAMPLE_DATA_ROOT if task.example_data else task.data_root,
                 var_dir=var,
                 progress=False,
+                data_cache=_process_data_cache(),
                 **(inputs or Inputs()).kwargs(),
             )
         except OmegaError as e:
@@ -108,6 +113,21 @@ def run_task(task: Task, inputs: Inputs | None) -> dict[str, Any]:
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _process_data_cache() -> Any:
+    global _data_cache
+    if _data_cache is None:
+        from omega_v2.runner import DataCache
+
+        _data_cache = DataCache()
+    return _data_cache
+
+
+def release_data() -> None:
+    """Lets go of the bars this process's points loaded."""
+    global _data_cache
+    _data_cache = None
 
 
 def _succeeded(result: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 
 mod actions;
 mod buffers;
+mod data_cache;
 mod errors;
 mod hooks;
 mod indicators;

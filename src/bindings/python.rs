@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::actions::{Enter, Exit, Reverse};
 use super::buffers::{MarketBuffers, SignalBuffers};
+use super::data_cache::DataCache;
 use super::errors::to_py_err;
 use super::hooks::{CancelToken, PyHooks, RunProgress};
 use super::py_strategy::PyUserStrategy;
@@ -26,7 +27,7 @@ static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
 
 /// Runs one backtest of the normalised config `config_json` and returns its summary.
 #[pyfunction]
-#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None, market=None, signals=None, strategy=None, strategy_params=None, strategy_identity=None))]
+#[pyo3(signature = (config_json, *, run_id, config_hash, config_source, var_dir, data_root, log_to_stdout=false, rust_log=None, profile=false, git_commit=None, git_dirty=false, cancel_token=None, progress=None, before_commit=None, market=None, signals=None, strategy=None, strategy_params=None, strategy_identity=None, data_cache=None))]
 #[allow(clippy::too_many_arguments)] // the keyword arguments are the typed seam
 fn run(
     py: Python<'_>,
@@ -49,6 +50,7 @@ fn run(
     strategy: Option<Py<PyAny>>,
     strategy_params: Option<Py<PyAny>>,
     strategy_identity: Option<&Bound<'_, PyDict>>,
+    data_cache: Option<&DataCache>,
 ) -> PyResult<Summary> {
     let ctx = RunContext {
         git: git_commit.map(|commit| GitInfo { commit, dirty: git_dirty }),
@@ -65,6 +67,7 @@ fn run(
     let columns = held.signals.as_ref().map(SignalBuffers::columns);
     let mut inputs = held.inputs(columns.as_ref());
     inputs.user_identity = strategy_identity.map(|d| pythonize::depythonize(d)).transpose()?;
+    inputs.data_cache = data_cache.map(|c| &c.inner);
     let on_main_thread = is_main_thread(py)?;
     let (outcome, failure) = py.detach(|| {
         let hooks = PyHooks::new(cancel_token, on_main_thread, progress, before_commit.as_ref());
@@ -133,6 +136,7 @@ impl HeldInputs {
             signals: columns,
             user: self.user.as_ref().map(|u| u as &(dyn UserStrategy + Sync)),
             user_identity: None,
+            data_cache: None,
         }
     }
 }
@@ -363,6 +367,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add_submodule(&indicators)?;
     m.add_class::<CancelToken>()?;
+    m.add_class::<DataCache>()?;
     m.add_class::<RunProgress>()?;
     m.add_class::<Enter>()?;
     m.add_class::<Reverse>()?;

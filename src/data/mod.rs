@@ -43,6 +43,7 @@
 //! layout of the frame they came from.
 
 mod align;
+mod cache;
 mod calendar;
 pub mod csv;
 mod frame;
@@ -61,6 +62,7 @@ use serde::Serialize;
 use crate::error::{EngineError, ErrorCode, Result};
 use crate::market::{Bars, Timeframe};
 
+pub use cache::{LoadCache, Served, CAPACITY as CACHE_CAPACITY};
 pub use frame::frame_sha256;
 pub use manifest::{file_digest, hex, manifest_sha256, sha256_file, sha256_hex, FileDigest};
 

@@ -23,7 +23,7 @@ pub fn explain(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: u
 fn tell(config_json: &str, data_root: &Path, inputs: &RunInputs, trade: usize) -> Result<Value> {
     let cfg = RunConfig::from_json(config_json)?;
     let pre = preflight(&cfg)?;
-    let market = market::load(&cfg, pre, data_root, inputs.market, &|| false)?;
+    let market = market::load(&cfg, pre, data_root, inputs.market, inputs.data_cache, &|| false)?;
     let setup = market.setup(&cfg, LoopProfiling::OFF)?;
     let input = market.strategy_input(&cfg, inputs.extras());
     strategy::with_strategy(&input, Tell { setup: &setup, trade })?

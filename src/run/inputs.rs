@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::data::SideArrays;
+use crate::data::{LoadCache, SideArrays};
 use crate::strategy::{Extras, SignalColumns, UserStrategy};
 
 /// An in-memory market's bid and ask columns, read instead of the data files (its digests are
@@ -21,6 +21,8 @@ pub struct RunInputs<'a> {
     pub user: Option<&'a (dyn UserStrategy + Sync)>,
     /// What the caller's strategy is (e.g. its class and a hash of its source).
     pub user_identity: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Data loaded by earlier runs, reused when this run reads the same files for the same span.
+    pub data_cache: Option<&'a LoadCache>,
 }
 
 impl<'a> RunInputs<'a> {

@@ -4,19 +4,21 @@
 use tracing::{info, warn};
 
 use crate::config::RunConfig;
-use crate::data::{self, DataSource, LoadRequest, LoadedData};
+use crate::data::{self, DataSource, LoadCache, LoadRequest, LoadedData, Served};
 use crate::engine::{EngineSetup, LoopProfiling};
 use crate::error::{EngineError, ErrorCode, Result};
-use crate::market::Timeframe;
+use crate::market::{Bars, Timeframe};
 use crate::specs::{MarketSpecs, SpecSource};
 use crate::strategy::{Extras, StrategyInput};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::{MarketFrames, Preflight};
 
 pub struct RunMarket {
-    pub loaded: LoadedData,
+    /// Shared with a data cache's other runs (`data::LoadCache`); copied on a spread rescale.
+    pub loaded: Arc<LoadedData>,
     pub specs: MarketSpecs,
     /// First bar that trades: the warmup bars found, so a shortfall starts the run later.
     pub start_index: usize,
@@ -25,7 +27,7 @@ pub struct RunMarket {
     pub news_calendar: Option<SpecSource>,
     /// `timeframes.additional`, loaded and validated from their own files for the same range.
     /// No implemented strategy reads them yet; they are part of the run's provenance.
-    pub additional: Vec<(Timeframe, LoadedData)>,
+    pub additional: Vec<(Timeframe, Arc<LoadedData>)>,
     /// Over the data files and the specs files used.
     pub manifest_sha256: String,
 }
@@ -62,6 +64,7 @@ pub fn load(
     pre: Preflight,
     data_root: &Path,
     frames: Option<MarketFrames>,
+    cache: Option<&LoadCache>,
     cancelled: &dyn Fn() -> bool,
 ) -> Result<RunMarket> {
     let Preflight { specs, news } = pre;
@@ -84,9 +87,9 @@ pub fn load(
         warmup_bars: cfg.warmup_bars,
         pip_size: specs.symbol.pip_size,
     };
-    let mut loaded = data::load_cancellable(&request, cancelled)?;
-    if cfg.costs.enabled {
-        loaded.bars.scale_spread(cfg.costs.spread_multiplier);
+    let mut loaded = load_one(&request, cache, cancelled)?;
+    if cfg.costs.enabled && Bars::spread_scale_changes(cfg.costs.spread_multiplier) {
+        Arc::make_mut(&mut loaded).bars.scale_spread(cfg.costs.spread_multiplier);
     }
     let start_index = start_index(&loaded, cfg.warmup_bars)?;
     log_loaded(&loaded, start_index);
@@ -94,11 +97,24 @@ pub fn load(
         .timeframes
         .additional
         .iter()
-        .map(|&tf| Ok((tf, data::load_cancellable(&LoadRequest { timeframe: tf, ..request }, cancelled)?)))
+        .map(|&tf| Ok((tf, load_one(&LoadRequest { timeframe: tf, ..request }, cache, cancelled)?)))
         .collect::<Result<Vec<_>>>()?;
-    let datasets = std::iter::once(&loaded).chain(additional.iter().map(|(_, d)| d));
+    let datasets = std::iter::once(&*loaded).chain(additional.iter().map(|(_, d)| &**d));
     let manifest_sha256 = manifest(datasets, specs.sources.iter().chain(&news_calendar));
     Ok(RunMarket { loaded, specs, start_index, news_blackouts, news_calendar, additional, manifest_sha256 })
+}
+
+/// One timeframe's bars, from `cache` when an earlier run of it loaded the same.
+fn load_one(request: &LoadRequest, cache: Option<&LoadCache>, cancelled: &dyn Fn() -> bool) -> Result<Arc<LoadedData>> {
+    let Some(cache) = cache else { return data::load_cancellable(request, cancelled).map(Arc::new) };
+    let (loaded, served) = cache.load(request, cancelled)?;
+    if served == Served::Reused {
+        info!(
+            timeframe = request.timeframe.as_str(),
+            "data reused: an earlier run in this process read and hashed the same files for the same span"
+        );
+    }
+    Ok(loaded)
 }
 
 fn one_timeframe_only() -> EngineError {

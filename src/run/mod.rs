@@ -152,7 +152,7 @@ impl Phases<'_> {
         self.hooks.progress(Phase::Loading, 0, 0);
         let market = timed(&mut timings.data_load_ns, || {
             let _s = info_span!("data_load", component = "data_load", phase = "init").entered();
-            market::load(self.cfg, pre, &self.ctx.data_root, self.inputs.market, self.cancelled)
+            market::load(self.cfg, pre, &self.ctx.data_root, self.inputs.market, self.inputs.data_cache, self.cancelled)
         })?;
         self.phase_done()?;
         let (out, init_ns, loop_ns) = self.run_strategy(&market)?;
