@@ -1135,3 +1135,22 @@ fn the_cache_keeps_the_last_loads_only_and_never_frames() {
     }
     assert_eq!(cache.len(), before);
 }
+
+#[test]
+fn the_cache_knows_a_data_root_by_where_it_resolves() {
+    use data::{LoadCache, Served};
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    csv_pair(&a, &csv_lines(0..120, false), 120);
+    std::os::unix::fs::symlink(&a, &b).unwrap();
+    let cache = LoadCache::new();
+    let span = |root| request(root, t0() + 10 * MIN, t0() + 100 * MIN, 0);
+    assert_eq!(cache.load(&span(&a), &|| false).unwrap().1, Served::Loaded);
+    assert_eq!(cache.load(&span(&b), &|| false).unwrap().1, Served::Reused, "the same directory");
+    assert_error(
+        cache.load(&span(&dir.path().join("c")), &|| false).map(|(d, _)| (*d).clone()),
+        "data.missing_file",
+        &[],
+    );
+    assert_eq!(cache.len(), 1);
+}

@@ -42,10 +42,12 @@ struct Key {
 }
 
 impl Key {
+    /// None for frames, and for a root that does not resolve (the load reports it).
     fn of(req: &LoadRequest) -> Option<Key> {
         let DataSource::Files { root } = req.source else { return None };
         Some(Key {
-            root: root.to_path_buf(),
+            // Resolved: a relative root names other files once the working directory changes.
+            root: std::fs::canonicalize(root).ok()?,
             symbol: req.symbol.to_owned(),
             timeframe: req.timeframe,
             start_ns: req.start_ns,
