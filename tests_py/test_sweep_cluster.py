@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import omega_v2 as om
+from omega_v2.sweeps import tasks
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -153,6 +154,15 @@ def test_a_cluster_without_shared_disk_brings_every_run_home(
     # Nothing stays behind on the workers, and nothing went to their default var dirs.
     for d in worker_dirs:
         assert not list(d.glob("omega_sweep_*")) and not (d / "default-var").exists()
+
+
+def test_workers_read_the_data_once_and_let_go_of_it_when_the_sweep_ends(client: Any, tmp_path: Path) -> None:
+    result = om.sweep(None, GRID, executor=client, var_dir=tmp_path / "var", progress=False)
+    runs = [om.load_run(run_id, var_dir=tmp_path / "var") for run_id in result.summary["run_id"]]
+    assert [r.meta["status"] for r in runs] == ["success"] * 4
+    reused = sum("data reused" in Path(r.paths.text_log).read_text(encoding="utf-8") for r in runs)
+    assert 2 <= reused <= 3  # each of the two workers read the files for its first point only
+    assert list(client.run(lambda: tasks._data_cache is None).values()) == [True, True]
 
 
 def test_inputs_reach_each_worker_once(client: Any, market: om.Market, make_config: Any, tmp_path: Path) -> None:

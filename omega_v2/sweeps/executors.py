@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from omega_v2.sweeps import pool_worker
-from omega_v2.sweeps.tasks import Inputs, Task, run_task
+from omega_v2.sweeps.tasks import Inputs, Task, release_data, run_task
 
 
 class Backend:
@@ -134,6 +134,8 @@ class Dask(Backend):
         super().close(cancel=cancel)
         if self.inputs is not None:
             self.inputs.release()
+        # The workers outlive the sweep: the data their points read goes with it.
+        self.client.run(release_data)
 
 
 def backend(executor: Any, *, max_workers: int | None, tasks: int, inputs: Inputs) -> Backend:
