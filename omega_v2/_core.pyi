@@ -36,7 +36,7 @@ class CancelToken:
 
 class DataCache:
     """Keeps the last few loads from data files; runs given the same cache that read the same
-    files for the same span start from a copy instead of reading them again."""
+    files for the same span share its bars instead of reading the files again."""
 
     def __init__(self) -> None: ...
     @property

@@ -6,6 +6,11 @@ pub const NANOS_PER_SEC: i64 = 1_000_000_000;
 pub const NANOS_PER_MINUTE: i64 = 60 * NANOS_PER_SEC;
 pub const NANOS_PER_DAY: i64 = 86_400 * NANOS_PER_SEC;
 
+/// Now, in ns since the Unix epoch (UTC); 0 on a clock before 1970.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use crate::data::LoadCache;
 
 /// Keeps the last few loads from data files; runs given the same cache that read the same files
-/// for the same span start from a copy instead of reading them again.
+/// for the same span share its bars instead of reading the files again.
 #[pyclass(module = "omega_v2._core", frozen)]
 #[derive(Default)]
 pub struct DataCache {

@@ -1,5 +1,5 @@
 //! Loaded data kept for the next runs that ask for the same: the points of a sweep read the same
-//! files for the same span, so a worker loads them once and each later point starts from a copy.
+//! files for the same span, so a worker loads them once and its later points share what it read.
 //!
 //! An entry is keyed by everything a load from files depends on (data root, symbol, timeframe,
 //! span, warmup, pip size); in-memory frames are read in place and never kept. Runs share the
@@ -16,17 +16,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::{load_cancellable, DataSource, LoadRequest, LoadedData};
 use crate::error::Result;
 use crate::market::Timeframe;
+use crate::timefmt::{now_ns, NANOS_PER_SEC};
 
 /// Loads kept: a run's primary timeframe and its additional ones; the oldest goes first.
 pub const CAPACITY: usize = 4;
 
 /// A file changed less than this before its load began is not kept: file times are coarse
 /// (a few ms), so a write in the same tick as the read could leave the times unchanged.
-const SETTLED_NS: i128 = 1_000_000_000;
-
-fn now_ns() -> i128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
-}
+const SETTLED_NS: i64 = NANOS_PER_SEC;
 
 /// Where a run's bars came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +51,14 @@ struct Identity {
     dev: u64,
     ino: u64,
     len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
+    mtime_ns: i64,
+    ctime_ns: i64,
 }
 
 impl Identity {
     fn of(path: &Path) -> Option<Identity> {
         let m = std::fs::metadata(path).ok()?;
-        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        let ns = |s: i64, n: i64| s.saturating_mul(NANOS_PER_SEC).saturating_add(n);
         Some(Identity {
             dev: m.dev(),
             ino: m.ino(),

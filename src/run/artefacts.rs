@@ -10,7 +10,7 @@ use crate::error::{EngineError, ErrorCode, Result};
 use crate::metrics::Metrics;
 use crate::output::meta::{self, Meta};
 use crate::output::{self, equity::write_equity, trades::write_trades, StagingDir};
-use crate::timefmt::format_iso;
+use crate::timefmt::{format_iso, now_ns};
 
 use super::market::RunMarket;
 use super::{RunContext, RunInputs};
@@ -79,7 +79,7 @@ fn meta_of<'m>(rec: &'m RunRecord, counters: &'m Counters) -> Meta<'m> {
     let loaded = &market.loaded;
     let times = &loaded.bars.time_ns;
     let (first, last) = (times[market.start_index], times[times.len() - 1]);
-    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    let now_ns = now_ns();
     Meta {
         run_id: &rec.ctx.run_id,
         status: "success",
