@@ -64,6 +64,8 @@ def run(
     data files for the same span load them once (see `docs/sweeps.md`). Raises a subclass of
     :class:`OmegaError` carrying the run_id.
     """
+    if data_cache is not None and not isinstance(data_cache, DataCache):
+        raise TypeError(f"data_cache must be an omega_v2.DataCache, not {type(data_cache).__name__}")
     _git_info.prefetch()
     # cProfile covers the whole Python side, config loading and validation included.
     profiler = _python_profiler() if _profiling_asked(config, profile) else None

@@ -70,3 +70,9 @@ def test_a_sweeps_points_load_once_per_worker(tmp_path: Path, workers: int) -> N
         config["strategy_parameters"]["z_score_long"] = z
         direct = omega_v2.run(config, data_root=EXAMPLE_DATA_ROOT, var_dir=tmp_path / "direct")
         assert same_artefacts(run, direct) == []
+
+
+def test_anything_else_as_data_cache_is_refused_before_the_run(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"data_cache must be an omega_v2\.DataCache, not dict"):
+        omega_v2.run(None, var_dir=tmp_path, data_cache={})
+    assert not tmp_path.joinpath("logs").exists() and not tmp_path.joinpath("results").exists()
