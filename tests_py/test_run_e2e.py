@@ -201,6 +201,21 @@ def test_run_result_api(example: omega_v2.RunResult) -> None:
     assert example.run_id in repr(example)
 
 
+def test_summary_parts_print_their_fields(example: omega_v2.RunResult) -> None:
+    """A notebook prints the seam's objects: every field by name and value, in declaration order."""
+    summary = example.summary
+    counters = repr(summary.counters)
+    assert counters.startswith("Counters(bars_processed=")
+    assert f"trades_emitted={summary.counters.trades_emitted}," in counters
+    assert f"blocked_session={summary.counters.blocked_session}," in counters
+    assert f"total_ns={summary.timings.total_ns})" in repr(summary.timings)
+    assert f'run_dir="{summary.paths.run_dir}"' in repr(summary.paths)
+    text = repr(summary)
+    assert text.startswith(f'Summary(run_id="{example.run_id}", status="success", bars={summary.bars},')
+    assert f'"total_trades":{example.metrics["total_trades"]}' in text
+    assert "counters=" not in text and "paths=" not in text  # they print on their own
+
+
 def test_load_run_by_id_and_by_dir(example: omega_v2.RunResult) -> None:
     by_id = omega_v2.load_run(example.run_id, var_dir=example.paths.var_dir)
     by_dir = omega_v2.load_run(example.run_dir)

@@ -9,3 +9,4 @@ mod hooks;
 mod indicators;
 mod py_strategy;
 mod python;
+mod summary;

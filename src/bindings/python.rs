@@ -20,7 +20,7 @@ use crate::error::{ErrorCode, ErrorKind};
 use crate::layout::{self, RunPaths};
 use crate::output::meta::GitInfo;
 use crate::output::stale;
-use crate::run::{execute, explain as explain_trade, preflight, Headline, RunContext, RunInputs, Summary};
+use crate::run::{execute, explain as explain_trade, preflight, RunContext, RunInputs, Summary};
 use crate::strategy::{SignalColumns, UserStrategy};
 
 static LOG_RESET: OnceLock<pyo3_log::ResetHandle> = OnceLock::new();
@@ -199,43 +199,6 @@ fn resolve_var_dir(explicit: Option<PathBuf>) -> PathBuf {
 #[pyo3(signature = (explicit=None, fallback=None))]
 fn resolve_data_root(explicit: Option<PathBuf>, fallback: Option<PathBuf>) -> PathBuf {
     layout::resolve_data_root(explicit.as_deref(), fallback.as_deref())
-}
-
-#[pymethods]
-impl RunPaths {
-    #[new]
-    fn py_new(py: Python<'_>, var_dir: PathBuf, run_id: &str) -> PyResult<Self> {
-        RunPaths::new(&var_dir, run_id).map_err(|e| to_py_err(py, &e, None))
-    }
-
-    /// The paths of the run whose directory is `run_dir`.
-    #[staticmethod]
-    #[pyo3(name = "from_run_dir")]
-    fn py_from_run_dir(py: Python<'_>, run_dir: PathBuf) -> PyResult<Self> {
-        RunPaths::from_run_dir(&run_dir).map_err(|e| to_py_err(py, &e, None))
-    }
-}
-
-#[pymethods]
-impl Summary {
-    /// The summary as one JSON object (the form the Rust binary prints).
-    fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a summary serialises")
-    }
-}
-
-impl<'py> IntoPyObject<'py> for &Headline {
-    type Target = PyDict;
-    type Output = Bound<'py, PyDict>;
-    type Error = PyErr;
-
-    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let dict = PyDict::new(py);
-        for (key, value) in &self.0 {
-            dict.set_item(key, pythonize::pythonize(py, value)?)?;
-        }
-        Ok(dict)
-    }
 }
 
 /// The allowlisted scalar fields of a config (JSON text), under their log names: the only
