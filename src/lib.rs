@@ -22,6 +22,7 @@ pub mod output;
 pub mod profiling;
 pub mod rng;
 pub mod run;
+pub mod sampling;
 pub mod specs;
 pub mod strategy;
 pub mod timefmt;

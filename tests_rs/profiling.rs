@@ -249,7 +249,7 @@ fn a_worker_thread_that_asks_to_be_sampled_is_in_the_profile() {
     let tmp = tempfile::tempdir().unwrap();
     let session = ProfilingSession::start(1000);
     std::thread::spawn(|| {
-        let _sampled = omega_v2::profiling::sample_this_thread();
+        let _sampled = omega_v2::sampling::sample_this_thread();
         black_box(burn_cpu_in_worker(300));
     })
     .join()
@@ -269,7 +269,7 @@ fn threads_registering_outside_a_session_are_not_sampled_and_sessions_repeat() {
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     // Before any session, and after one ended: inert.
-    drop(omega_v2::profiling::sample_this_thread());
+    drop(omega_v2::sampling::sample_this_thread());
     for round in 0..2 {
         let session = ProfilingSession::start(FREQUENCY_HZ);
         let run_dir = finish(session, tmp.path(), &format!("run{round}"));
@@ -277,7 +277,7 @@ fn threads_registering_outside_a_session_are_not_sampled_and_sessions_repeat() {
         assert_eq!(metric(&profiling_json(&run_dir), "cpu_profile"), expected);
     }
     let late = std::thread::spawn(|| {
-        let _sampled = omega_v2::profiling::sample_this_thread();
+        let _sampled = omega_v2::sampling::sample_this_thread();
         black_box(burn_cpu_in_worker(50))
     });
     late.join().unwrap();
@@ -298,7 +298,7 @@ fn a_guard_outliving_its_session_is_harmless() {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     let worker = std::thread::spawn(move || {
-        let _sampled = omega_v2::profiling::sample_this_thread();
+        let _sampled = omega_v2::sampling::sample_this_thread();
         ready_tx.send(()).unwrap();
         rx.recv().unwrap();
         black_box(burn_cpu_in_worker(20))

@@ -115,7 +115,7 @@ fn read_pair(req: &LoadRequest, inputs: &[SideInput; 2], window: Window, prices:
     let digests: [OnceLock<Result<FileDigest>>; 2] = Default::default();
     let work = |i: usize| {
         // The bid side runs on its own thread; on the run's thread this is a no-op.
-        let _sampled = crate::profiling::sample_this_thread();
+        let _sampled = crate::sampling::sample_this_thread();
         let read = inputs[i].read(window, prices);
         failed.fetch_or(read.is_err(), Ordering::Relaxed);
         while !failed.load(Ordering::Relaxed) {

@@ -217,7 +217,7 @@ where
     T: Send + 'static,
 {
     std::thread::spawn(in_current_span(move || {
-        let _sampled = crate::profiling::sample_this_thread();
+        let _sampled = crate::sampling::sample_this_thread();
         f()
     }))
 }

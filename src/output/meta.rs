@@ -25,9 +25,24 @@ pub struct Meta<'a> {
     pub counters: &'a Counters,
     /// The signals frame and the caller's strategy of a run that had them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub inputs: Option<crate::run::InputsRecord<'a>>,
+    pub inputs: Option<InputsRecord<'a>>,
     /// Where the account was stopped out, if it was.
     pub stop_out: Option<StopOutRecord>,
+}
+
+/// `meta.json.inputs`: what identifies a run's signals frame and the caller's own strategy.
+#[derive(Serialize)]
+pub struct InputsRecord<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signals: Option<SignalsRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Serialize)]
+pub struct SignalsRecord {
+    pub sha256: String,
+    pub rows: usize,
 }
 
 #[derive(Serialize)]

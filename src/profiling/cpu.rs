@@ -1,4 +1,4 @@
-//! CPU profile of the run: our own sampler (`sampler.rs`: per-thread hrtimers, samples
+//! CPU profile of the run: our own sampler (`crate::sampling`: per-thread hrtimers, samples
 //! weighted by thread CPU time) and its rendering as `flamegraph.svg` (inferno, through
 //! `pprof::flamegraph`) and `profile.pb.gz` (`pprof::protos`, gzipped).
 //!
@@ -39,7 +39,6 @@ impl CpuProfile {
 }
 
 pub(crate) use imp::CpuProfiler;
-pub use imp::{sample_this_thread, SampledThread};
 
 #[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod imp {
@@ -49,15 +48,8 @@ mod imp {
 
     use pprof::protos::{self, Message};
 
-    use super::super::sampler::{self, Recorded, Sampler};
     use super::{CpuProfile, CpuStats};
-
-    /// Samples the calling thread while a profiled run is active (see `crate::profiling`).
-    pub struct SampledThread(#[allow(dead_code)] sampler::ThreadGuard);
-
-    pub fn sample_this_thread() -> SampledThread {
-        SampledThread(sampler::sample_this_thread())
-    }
+    use crate::sampling::{Recorded, Sampler};
 
     pub(crate) struct CpuProfiler {
         sampler: Sampler,
@@ -281,13 +273,6 @@ mod imp {
 #[cfg(not(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
 mod imp {
     use super::CpuProfile;
-
-    /// Inert: there is no sampler on this platform or build.
-    pub struct SampledThread;
-
-    pub fn sample_this_thread() -> SampledThread {
-        SampledThread
-    }
 
     /// Uninhabited: without the sampler a profiler can never be started.
     pub(crate) enum CpuProfiler {}

@@ -9,15 +9,13 @@
 //! writes `profiling.json`; only I/O errors on the run directory are errors.
 //!
 //! The CPU profile samples the run's own thread and the engine threads that call
-//! [`sample_this_thread`] (data decoding, artefact writing), each by its own timer and weighted
-//! by its CPU time (`sampler.rs`). A worker of another run in the process that starts while this
+//! [`crate::sampling::sample_this_thread`] (data decoding, artefact writing, log sinks), each by
+//! its own timer and weighted by its CPU time (`crate::sampling`). A worker of another run in the process that starts while this
 //! run is profiled is sampled too (`concurrent_runs` above 1 says so).
 
 mod cpu;
 mod report;
 mod rss;
-#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
-mod sampler;
 
 use std::time::Instant;
 
@@ -27,17 +25,7 @@ use crate::engine::{BarTimeSummary, Counters};
 use crate::error::Result;
 use crate::output::{self, StagingDir};
 use crate::timing::PhaseTimings;
-pub use cpu::SampledThread;
 use cpu::{CpuProfile, CpuProfiler};
-
-/// Call at the top of an engine worker thread's closure and keep the result alive for the
-/// thread's work: `let _sampled = crate::profiling::sample_this_thread();`. A relaxed atomic
-/// load when no profiled run is active; otherwise the thread gets its own sampling timer until
-/// the guard drops (or the session ends). A thread already sampled is not registered twice.
-#[must_use = "the thread is sampled only while the guard lives"]
-pub fn sample_this_thread() -> SampledThread {
-    cpu::sample_this_thread()
-}
 use report::{CpuSummary, Observed, ProfilingJson};
 use rss::RssWindow;
 

@@ -50,7 +50,7 @@ pub fn write(dir: &StagingDir, rec: &RunRecord, cancelled: &dyn Fn() -> bool) ->
     let rows = rec.cfg.outputs.equity;
     let (trades_written, equity_written) = std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
-            let _sampled = crate::profiling::sample_this_thread();
+            let _sampled = crate::sampling::sample_this_thread();
             dir.write_file("trades.json", |w| write_trades(w, trades, symbol, &|| stop.load(Ordering::Relaxed)))
         });
         let daily = rows == EquityOutput::Daily;

@@ -1,9 +1,8 @@
 //! What a run reads besides its config and data files: an in-memory market, a signals frame's
-//! columns and the caller's own strategy, with what identifies them in `meta.json`.
-
-use serde::Serialize;
+//! columns and the caller's own strategy, and their record in `meta.json` (`output::meta`).
 
 use crate::data::{LoadCache, SideArrays};
+use crate::output::meta::{InputsRecord, SignalsRecord};
 use crate::strategy::{Extras, SignalColumns, UserStrategy};
 
 /// An in-memory market's bid and ask columns, read instead of the data files (its digests are
@@ -36,18 +35,4 @@ impl<'a> RunInputs<'a> {
         (signals.is_some() || self.user_identity.is_some())
             .then_some(InputsRecord { signals, strategy: self.user_identity.as_ref() })
     }
-}
-
-#[derive(Serialize)]
-pub struct InputsRecord<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signals: Option<SignalsRecord>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<&'a serde_json::Map<String, serde_json::Value>>,
-}
-
-#[derive(Serialize)]
-pub struct SignalsRecord {
-    pub sha256: String,
-    pub rows: usize,
 }

@@ -14,7 +14,7 @@ mod summary;
 pub use context::RunContext;
 pub use explain::explain;
 pub use hooks::{Phase, RunHooks};
-pub use inputs::{InputsRecord, MarketFrames, RunInputs};
+pub use inputs::{MarketFrames, RunInputs};
 pub use market::RunMarket;
 pub use summary::{Headline, Summary};
 
