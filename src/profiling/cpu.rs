@@ -48,6 +48,7 @@ mod imp {
 
     use pprof::protos::{self, Message};
 
+    use super::super::symbols::{Frame, Resolver};
     use super::{CpuProfile, CpuStats};
     use crate::sampling::{Recorded, Sampler};
 
@@ -77,13 +78,6 @@ mod imp {
         }
     }
 
-    /// One function of an inline chain an address resolves to.
-    struct Frame {
-        name: String,
-        file: String,
-        line: u32,
-    }
-
     struct Aggregated {
         /// (thread label, stack innermost first) -> (samples, CPU ns)
         stacks: HashMap<(String, Vec<usize>), (u64, u64)>,
@@ -107,10 +101,11 @@ mod imp {
                 entry.0 += 1;
                 entry.1 += cpu_ns;
             }
+            let resolver = Resolver::new();
             let mut symbols = HashMap::new();
             for (_, ips) in stacks.keys() {
                 for &ip in ips {
-                    symbols.entry(ip).or_insert_with(|| resolve(ip));
+                    symbols.entry(ip).or_insert_with(|| resolver.resolve(ip));
                 }
             }
             Aggregated { stacks, symbols, stats }
@@ -241,20 +236,6 @@ mod imp {
             self.index.insert(s.to_owned(), i);
             i
         }
-    }
-
-    /// The inline chain at `ip` (a return address, or the interrupted PC + 1), innermost first.
-    fn resolve(ip: usize) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
-            let name = symbol.name().map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
-            let file = symbol.filename().map(|f| f.display().to_string()).unwrap_or_default();
-            frames.push(Frame { name, file, line: symbol.lineno().unwrap_or(0) });
-        });
-        if frames.is_empty() {
-            frames.push(Frame { name: format!("{:#x}", ip.saturating_sub(1)), file: String::new(), line: 0 });
-        }
-        frames
     }
 
     /// inferno renders nothing for no samples, and an empty file is not an SVG.

@@ -16,6 +16,8 @@
 mod cpu;
 mod report;
 mod rss;
+#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod symbols;
 
 use std::time::Instant;
 
