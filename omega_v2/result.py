@@ -7,7 +7,6 @@ that only need metrics stay light.
 from __future__ import annotations
 
 import functools
-import html
 import json
 import os
 from pathlib import Path
@@ -153,6 +152,8 @@ class RunResult:
         return f"RunResult(run_id={self.run_id!r}, {headline})"
 
     def _repr_html_(self) -> str:
+        import html  # only notebooks render it; a command's run need not import it
+
         d = self.meta["dataset"]
         rows = "".join(
             f"<tr><td>{k}</td><td>{html.escape(str(self.metrics.get(k)))}</td></tr>" for k in _core.HEADLINE_METRICS

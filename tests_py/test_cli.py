@@ -68,8 +68,8 @@ def test_run_without_arguments_runs_the_bundled_example(cli: Any, tmp_path: Path
     assert meta["config"]["source"] == "example" and meta["dataset"]["bars"] == 5760
 
 
-#: Modules a run's process has no use for (other commands, profiling mode only).
-NOT_ON_THE_RUN_PATH = ("omega_v2.bench", "omega_v2.run_diff", "omega_v2.replays", "omega_v2.clean", "cProfile")
+#: Modules a run's process has no use for (other commands, profiling mode only, notebook rendering).
+NOT_ON_THE_RUN_PATH = ("omega_v2.bench", "omega_v2.run_diff", "omega_v2.replays", "omega_v2.clean", "cProfile", "html")
 
 
 def test_a_run_imports_no_other_command_and_help_still_lists_every_command(run_python: Any, tmp_path: Path) -> None:
