@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import resource
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -120,16 +121,29 @@ def _figures(runs: list[dict[str, Any]], window: dict[str, Any], *, workers: int
 
 
 def _rss(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]] | None:
-    """Per worker, its resident memory after its first, middle and last run."""
+    """Per worker, its resident memory after its first, middle and last run, the highest, and
+    the trend: the median of its last third of runs minus that of its first third (after the
+    first run). A single reading can catch a run's freed memory not yet given back (a few MB,
+    gone at the next run); a leak shows in the trend."""
     by_worker: dict[str, list[float]] = {}
     for r in runs:
         if r.get("worker_rss_mb") is not None:
             by_worker.setdefault(r["worker"], []).append(r["worker_rss_mb"])
     if not by_worker:
         return None
+    return {w: _rss_figures(v) for w, v in sorted(by_worker.items())}
+
+
+def _rss_figures(v: list[float]) -> dict[str, float]:
+    later = v[1:] or v
+    third = max(1, len(later) // 3)
     return {
-        w: {"runs": len(v), "start": v[0], "middle": v[len(v) // 2], "end": v[-1], "growth": v[-1] - v[0]}
-        for w, v in sorted(by_worker.items())
+        "runs": len(v),
+        "start": v[0],
+        "middle": v[len(v) // 2],
+        "end": v[-1],
+        "max": max(v),
+        "growth": statistics.median(later[-third:]) - statistics.median(later[:third]),
     }
 
 

@@ -8,7 +8,8 @@
   (lean outputs, as a large sweep keeps them), as a loop of `omega_v2.run`, on the local process
   pool and on a Dask LocalCluster of single-threaded worker processes whose runs come home as
   bytes: runs per second, the worker time per run beyond the engine's own, and each worker's
-  resident memory after its first, middle and last run (flat: no growth per run).
+  resident memory after its first, middle and last run, its highest, and its trend over the
+  sweep (flat: no growth per run).
 * `eight_points`: 8 points on a quarter with the config's outputs (equity per bar), a loop of
   `omega_v2.run` against the sweep on the same number of workers: the speedup, and each engine
   phase's mean in both, which shows what two concurrent runs contend for; again with
