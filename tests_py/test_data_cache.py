@@ -35,6 +35,7 @@ def test_a_second_run_reuses_the_data_and_trades_the_same(tmp_path: Path) -> Non
     first, second, plain = run(config, cache), run(config, cache), run(config, None)
     assert (reused(first), reused(second), reused(plain)) == (False, True, False)
     assert cache.loads == 1 and first.metrics["total_trades"] > 0
+    assert repr(cache) == "DataCache(loads=1, capacity=4)"
     assert same_artefacts(second, plain) == [] and same_artefacts(first, plain) == []
     assert second.meta["dataset"] == plain.meta["dataset"]  # the same files and digests recorded
     # A run that widens its spreads does it on its own copy: the next run sees the files' bars.

@@ -25,4 +25,8 @@ impl DataCache {
     fn loads(&self) -> usize {
         self.inner.len()
     }
+
+    fn __repr__(&self) -> String {
+        format!("DataCache(loads={}, capacity={})", self.inner.len(), crate::data::CACHE_CAPACITY)
+    }
 }

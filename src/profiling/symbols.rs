@@ -130,7 +130,7 @@ mod tests {
 
     #[test]
     fn an_engine_address_gets_its_function_file_and_line() {
-        let frames = Resolver::new().resolve(an_engine_function as usize + 1);
+        let frames = Resolver::new().resolve(an_engine_function as *const () as usize + 1);
         let outer = frames.last().unwrap();
         assert!(outer.name.ends_with("an_engine_function"), "{}", outer.name);
         assert!(outer.file.ends_with("symbols.rs") && outer.line > 0, "{}:{}", outer.file, outer.line);
@@ -138,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_foreign_address_is_named_from_its_librarys_dynamic_symbols() {
-        let frames = Resolver::new().resolve(libc::getpid as usize + 1);
+        let frames = Resolver::new().resolve(libc::getpid as *const () as usize + 1);
         assert_eq!(frames.len(), 1);
         assert!(frames[0].name.contains("getpid"), "{}", frames[0].name);
         assert!(frames[0].file.contains("libc"), "{}", frames[0].file);
