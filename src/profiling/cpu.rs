@@ -40,7 +40,7 @@ impl CpuProfile {
 
 pub(crate) use imp::CpuProfiler;
 
-#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(cpu_sampler)]
 mod imp {
     use std::collections::HashMap;
     use std::io::Write;
@@ -251,7 +251,7 @@ mod imp {
     }
 }
 
-#[cfg(not(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(not(cpu_sampler))]
 mod imp {
     use super::CpuProfile;
 

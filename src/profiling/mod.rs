@@ -16,7 +16,7 @@
 mod cpu;
 mod report;
 mod rss;
-#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(cpu_sampler)]
 mod symbols;
 
 use std::time::Instant;

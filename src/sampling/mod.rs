@@ -7,23 +7,23 @@
 //! profiled run is active; otherwise the thread gets its own sampling timer until the guard
 //! drops (or the session ends). A thread already sampled is not registered twice.
 
-#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(cpu_sampler)]
 mod sampler;
 
-#[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(cpu_sampler)]
 pub(crate) use sampler::{Recorded, Sampler};
 
 /// Samples the calling thread while a profiled run is active; inert where there is no sampler.
 #[must_use = "the thread is sampled only while the guard lives"]
 pub struct SampledThread {
-    #[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+    #[cfg(cpu_sampler)]
     _guard: sampler::ThreadGuard,
 }
 
 /// See the module doc.
 pub fn sample_this_thread() -> SampledThread {
     SampledThread {
-        #[cfg(all(feature = "profiling", target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
+        #[cfg(cpu_sampler)]
         _guard: sampler::sample_this_thread(),
     }
 }
