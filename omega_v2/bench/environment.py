@@ -28,7 +28,10 @@ def environment(var_dir: Path, load_before: list[float] | None) -> dict[str, Any
         "packages": {name: _version(name) for name in PEER_PACKAGES},
         "var_dir_filesystem": filesystem(var_dir),
         "peak_rss": RSS_METHOD,
-        "processes": "every measured figure comes from a fresh child process (OS page cache warm)",
+        "processes": (
+            "every measured figure comes from a fresh child process (OS page cache warm, pending disk writes "
+            "flushed before it starts)"
+        ),
         "scrubbed_env": list(SCRUBBED_ENV),
         "load_average_1_5_15_min": {"start": load_before, "end": load_average()},
     }

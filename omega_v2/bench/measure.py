@@ -4,7 +4,10 @@ Every figure of the bench comes from a fresh process, so nothing is warm in the 
 (imports, allocator, caches of the engine) except the OS page cache, as for a user running a
 command twice. Peak RSS is `ru_maxrss` of that process alone (`os.wait4`), taken by a tiny
 launcher that spawns it (see children/launch.py for why not the bench itself); the wall time
-is measured there too, from spawn to exit.
+is measured there too, from spawn to exit. Before each one the bench flushes the disk's pending
+writes (`sync`, untimed): the earlier measurements write gigabytes, and a run fsyncing its
+artefacts behind their writeback would time the bench's history, not the run (a ten-year run's
+write phase tripled).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def measure(cmd: list[str], *, what: str) -> Measured:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         launcher = [sys.executable, "-I", "-S", script("launch"), str(report)]
+        os.sync()
         subprocess.run([*launcher, *cmd], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=child_env())
         stdout, stderr = _read(out), _read(err)
         try:
