@@ -10,8 +10,9 @@
 //!
 //! The CPU profile samples the run's own thread and the engine threads that call
 //! [`crate::sampling::sample_this_thread`] (data decoding, artefact writing, log sinks), each by
-//! its own timer and weighted by its CPU time (`crate::sampling`). A worker of another run in the process that starts while this
-//! run is profiled is sampled too (`concurrent_runs` above 1 says so).
+//! its own timer and weighted by its CPU time (`crate::sampling`). A worker of another run in
+//! the process that starts while this run is profiled is sampled too (`concurrent_runs` above 1
+//! says so).
 
 mod cpu;
 mod report;

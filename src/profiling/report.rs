@@ -115,7 +115,7 @@ impl ProfilingJson {
             "MB",
             "peak_rss_mb - rss_start_mb: memory the run added on top of what the process already held",
         );
-        self.push("rss_profiler_overhead_mb", mb(rss.profiler_overhead_kib), "MB", "Resident set size added by starting the CPU profiler in this run; included in peak_rss_mb. The sample buffer is mapped lazily (only the samples written become resident, about 0.5 KB each), so this is near 0; resolving the symbols when the profile is rendered, after peak_rss_mb is taken, loads debug line tables that stay in the process (rss_start_mb of a later run)");
+        self.push("rss_profiler_overhead_mb", mb(rss.profiler_overhead_kib), "MB", "Resident set size added by starting the CPU profiler in this run; included in peak_rss_mb. The sample buffer is mapped lazily (only the samples written become resident, about 0.5 KB each), so this is near 0; naming the samples when the profile is rendered, after peak_rss_mb is taken, reads the engine's debug line tables and frees them again");
         self.push("peak_rss_method", rss.method.as_str(), "enum", PEAK_RSS_METHOD);
     }
 

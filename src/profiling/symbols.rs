@@ -34,8 +34,9 @@ impl Resolver {
     /// The inline chain at `ip` (a return address, or the interrupted PC + 1), innermost first;
     /// never empty.
     pub fn resolve(&self, ip: usize) -> Vec<Frame> {
-        match object_of(ip.saturating_sub(1) as *const c_void) {
-            Some(object) if object.base != self.engine_base => vec![object.frame(ip.saturating_sub(1))],
+        let pc = ip.saturating_sub(1); // inside the call (or interrupted) instruction
+        match object_of(pc as *const c_void) {
+            Some(object) if object.base != self.engine_base => vec![object.frame(pc)],
             _ => engine_frames(ip),
         }
     }
